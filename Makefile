@@ -1,0 +1,37 @@
+# The test command (README: "make test") runs every test, the real-client
+# tests included, and installs what they need. .ci/run calls exactly it.
+SHELL := /bin/bash
+GO ?= go
+FUZZTIME ?= 5s
+
+.PHONY: test check unit fuzz node-deps build
+
+test: check node-deps unit fuzz
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# npm ali-oss, the client in another language that the tests drive.
+node-deps:
+	@if [ -f testdata/node/package.json ]; then \
+	  command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }; \
+	  (cd testdata/node && npm ci --no-audit --no-fund --loglevel=error); \
+	fi
+
+unit:
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+# Every fuzz target runs for FUZZTIME (longer runs: make fuzz FUZZTIME=10m).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; \
+	    out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || \
+	      { echo "$$out" | tail -40; exit 1; }; \
+	  done; \
+	done
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ossproxy ./cmd/ossproxy
