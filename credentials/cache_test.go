@@ -1,0 +1,421 @@
+package credentials
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/ossproxy/ossproxy/signer"
+)
+
+// stubProvider mints numbered STS-like credentials that live for life. It
+// can be made to fail or to block until released.
+type stubProvider struct {
+	life time.Duration
+
+	mu    sync.Mutex
+	calls int
+	fail  error
+	gate  chan struct{} // non-nil: Retrieve waits for it to close (or ctx)
+}
+
+func (s *stubProvider) Retrieve(ctx context.Context) (Credentials, error) {
+	s.mu.Lock()
+	s.calls++
+	n, fail, gate := s.calls, s.fail, s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return Credentials{}, fmt.Errorf("stub sts: %w", ctx.Err())
+		}
+	}
+	if fail != nil {
+		return Credentials{}, fail
+	}
+	return stubCreds(n, time.Now().Add(s.life)), nil
+}
+
+func stubCreds(n int, exp time.Time) Credentials {
+	return Credentials{
+		Credentials: signer.Credentials{
+			AccessKeyID:     fmt.Sprintf("STS.stubkey%04d", n),
+			AccessKeySecret: fmt.Sprintf("s3cr3t-%04d", n),
+			SecurityToken:   fmt.Sprintf("t0ken-%04d", n),
+		},
+		Expires: exp,
+		Source:  "stub",
+	}
+}
+
+func (s *stubProvider) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+func (s *stubProvider) set(fail error, gate chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail, s.gate = fail, gate
+}
+
+// fixedRand returns a constant jitter source.
+func fixedRand(v float64) func() float64 { return func() float64 { return v } }
+
+func TestCacheConcurrentRetrieveOneCallNoBlocking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 1000
+		gate := make(chan struct{})
+		p := &stubProvider{life: 15 * time.Minute, gate: gate}
+		c := NewCache(p, CacheOptions{Rand: fixedRand(0)})
+		defer c.Close()
+
+		// Cold: all callers wait for the single provider call.
+		got := make([]Credentials, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				cr, err := c.Retrieve(t.Context())
+				if err != nil {
+					t.Errorf("cold Retrieve: %v", err)
+				}
+				got[i] = cr
+			})
+		}
+		synctest.Wait()
+		if p.Calls() != 1 {
+			t.Fatalf("cold: provider calls = %d, want 1", p.Calls())
+		}
+		close(gate)
+		wg.Wait()
+		for i := range got {
+			if got[i].AccessKeyID != "STS.stubkey0001" {
+				t.Fatalf("caller %d got %s", i, got[i].AccessKeyID)
+			}
+		}
+
+		// Warm: move past the refresh point (2/3 of 14m30s = 9m40s) with the
+		// provider hung, so a background refresh is in flight.
+		gate2 := make(chan struct{})
+		p.set(nil, gate2)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if p.Calls() != 2 {
+			t.Fatalf("background refresh: provider calls = %d, want 2", p.Calls())
+		}
+		var done atomic.Int64
+		for range n {
+			wg.Go(func() {
+				cr, err := c.Retrieve(t.Context())
+				if err != nil || cr.AccessKeyID != "STS.stubkey0001" {
+					t.Errorf("warm Retrieve = %s, %v; want the cached key", cr.AccessKeyID, err)
+				}
+				done.Add(1)
+			})
+		}
+		synctest.Wait() // every goroutine has finished or is blocked
+		if d := done.Load(); d != n {
+			t.Fatalf("%d of %d warm callers blocked during the refresh", n-d, n)
+		}
+		if p.Calls() != 2 {
+			t.Fatalf("warm: provider calls = %d, want 2", p.Calls())
+		}
+		close(gate2)
+		wg.Wait()
+		synctest.Wait()
+		cr, err := c.Retrieve(t.Context())
+		if err != nil || cr.AccessKeyID != "STS.stubkey0002" {
+			t.Fatalf("after refresh: %s, %v; want STS.stubkey0002", cr.AccessKeyID, err)
+		}
+	})
+}
+
+func TestCacheOutageShorterThanLifetime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &stubProvider{life: 15 * time.Minute}
+		var failures atomic.Int64
+		c := NewCache(p, CacheOptions{Rand: fixedRand(0.5), Hooks: Hooks{OnFailure: func(error) { failures.Add(1) }}})
+		defer c.Close()
+		start := time.Now()
+		stsDown := errors.New("sts: connection refused")
+		var errs int
+		for elapsed := time.Duration(0); elapsed < 20*time.Minute; elapsed += 5 * time.Second {
+			switch elapsed {
+			case 9 * time.Minute: // refresh point is ~9m10s; the SDKs would refresh at 12m
+				p.set(stsDown, nil)
+			case 13*time.Minute + 30*time.Second: // 4m30s outage, longer than the SDKs' 180s lead
+				p.set(nil, nil)
+			}
+			time.Sleep(start.Add(elapsed).Sub(time.Now()))
+			if _, err := c.Retrieve(t.Context()); err != nil {
+				errs++
+				t.Logf("at %s: %v", elapsed, err)
+			}
+		}
+		if errs != 0 {
+			t.Errorf("%d Retrieve calls failed during an outage shorter than the remaining lifetime", errs)
+		}
+		if failures.Load() == 0 {
+			t.Error("no refresh failed: the outage did not overlap a refresh")
+		}
+		if s := c.Stats(); s.Refreshes < 2 || s.LastError != nil {
+			t.Errorf("Stats = %+v; want a successful refresh after the outage", s)
+		}
+	})
+}
+
+func TestCacheExpiredThenHeals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &stubProvider{life: 15 * time.Minute}
+		c := NewCache(p, CacheOptions{Rand: fixedRand(0)})
+		defer c.Close()
+		if _, err := c.Retrieve(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		stsDown := errors.New("sts: service unavailable")
+		p.set(stsDown, nil)
+		time.Sleep(14*time.Minute + 31*time.Second) // past Expires - ExpiryWindow
+		_, err := c.Retrieve(t.Context())
+		if !errors.Is(err, ErrExpired) || !errors.Is(err, stsDown) {
+			t.Fatalf("Retrieve after expiry = %v; want ErrExpired wrapping the refresh error", err)
+		}
+		p.set(nil, nil)
+		time.Sleep(time.Minute) // at most RetryMax until the background retry
+		cr, err := c.Retrieve(t.Context())
+		if err != nil || !cr.Valid() {
+			t.Fatalf("Retrieve after STS recovered = %v, %v", cr, err)
+		}
+	})
+}
+
+func TestCacheColdFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		boom := errors.New("no route to sts")
+		p := &stubProvider{life: time.Hour, fail: boom}
+		c := NewCache(p, CacheOptions{})
+		defer c.Close()
+		_, err := c.Retrieve(t.Context())
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, boom) {
+			t.Fatalf("cold failure = %v; want ErrUnavailable wrapping the cause", err)
+		}
+		calls := p.Calls()
+		_, err = c.Retrieve(t.Context()) // still backing off: no new provider call
+		if !errors.Is(err, ErrUnavailable) || p.Calls() != calls {
+			t.Fatalf("during backoff: err=%v calls %d -> %d", err, calls, p.Calls())
+		}
+	})
+}
+
+func TestCacheHungProviderBoundedByTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &stubProvider{life: time.Hour, gate: make(chan struct{})} // never released
+		c := NewCache(p, CacheOptions{Timeout: 5 * time.Second})
+		defer c.Close()
+
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := c.Retrieve(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
+			t.Fatalf("caller deadline: err=%v after %s; want DeadlineExceeded after 1s", err, time.Since(start))
+		}
+		_, err = c.Retrieve(t.Context()) // joins the same hung call
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 5*time.Second {
+			t.Fatalf("refresh timeout: err=%v after %s; want ErrUnavailable(DeadlineExceeded) after 5s", err, time.Since(start))
+		}
+		if p.Calls() != 1 {
+			t.Fatalf("provider calls = %d, want 1", p.Calls())
+		}
+	})
+}
+
+func TestCacheRejectsShortLived(t *testing.T) {
+	tests := []struct {
+		name string
+		life time.Duration
+		want error
+	}{
+		{"already expired", -time.Minute, ErrExpiresTooSoon},
+		{"within minimum lifetime", 30 * time.Second, ErrExpiresTooSoon},
+		{"long enough", 15 * time.Minute, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := NewCache(&stubProvider{life: tt.life}, CacheOptions{})
+				defer c.Close()
+				_, err := c.Retrieve(t.Context())
+				if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+					t.Fatalf("Retrieve = %v; want %v", err, tt.want)
+				}
+			})
+		})
+	}
+}
+
+func TestCacheInvalidate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &stubProvider{life: time.Hour}
+		c := NewCache(p, CacheOptions{})
+		defer c.Close()
+		first, err := c.Retrieve(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Invalidate(stubCreds(99, first.Expires)) // not what is cached
+		synctest.Wait()
+		if got, _ := c.Retrieve(t.Context()); got.AccessKeyID != first.AccessKeyID || p.Calls() != 1 {
+			t.Fatalf("invalidating other credentials refreshed: %s, calls %d", got.AccessKeyID, p.Calls())
+		}
+		c.Invalidate(first)
+		c.Invalidate(first) // a second rejection of the same stale key is a no-op
+		second, err := c.Retrieve(t.Context())
+		if err != nil || second.AccessKeyID == first.AccessKeyID {
+			t.Fatalf("after Invalidate: %s, %v; want new credentials", second.AccessKeyID, err)
+		}
+		synctest.Wait()
+		c.Invalidate(first) // stale: newer credentials are cached
+		synctest.Wait()
+		if p.Calls() != 2 {
+			t.Fatalf("provider calls = %d, want 2", p.Calls())
+		}
+	})
+}
+
+func TestCacheStatsAndHooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &stubProvider{life: time.Hour}
+		var refreshed []string
+		var mu sync.Mutex
+		c := NewCache(p, CacheOptions{Hooks: Hooks{OnRefresh: func(src string, exp time.Time) {
+			mu.Lock()
+			defer mu.Unlock()
+			refreshed = append(refreshed, src+"@"+exp.Sub(time.Now()).String())
+		}}})
+		defer c.Close()
+		if _, err := c.Retrieve(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		s := c.Stats()
+		if !s.Valid || s.Source != "stub" || s.Refreshes != 1 || s.Failures != 0 || s.Expires.Sub(time.Now()) != time.Hour {
+			t.Fatalf("Stats = %+v", s)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(refreshed) != 1 || refreshed[0] != "stub@1h0m0s" {
+			t.Fatalf("OnRefresh calls = %q", refreshed)
+		}
+	})
+}
+
+func TestCacheNeverExpiring(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := NewCache(NewStatic("LTAIexampleid00", "example-secret", ""), CacheOptions{})
+		defer c.Close()
+		time.Sleep(1000 * time.Hour)
+		cr, err := c.Retrieve(t.Context())
+		if err != nil || cr.AccessKeyID != "LTAIexampleid00" || c.Stats().Refreshes != 1 {
+			t.Fatalf("Retrieve = %v, %v; refreshes %d", cr, err, c.Stats().Refreshes)
+		}
+	})
+}
+
+func TestCacheCloseNoLeak(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	gate := make(chan struct{}) // hung provider: Close must cancel it
+	c := NewCache(&stubProvider{life: time.Hour, gate: gate}, CacheOptions{})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := c.Retrieve(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Retrieve = %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Retrieve(t.Context()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Retrieve after Close = %v; want ErrClosed", err)
+	}
+}
+
+func TestCacheNeverLogsSecrets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf bytes.Buffer
+		log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		p := &stubProvider{life: 15 * time.Minute}
+		c := NewCache(p, CacheOptions{Logger: log})
+		defer c.Close()
+		var texts []string
+		cr, err := c.Retrieve(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, fmt.Sprint(cr), fmt.Sprintf("%v %+v %#v %s %q", cr, cr, cr, cr, cr))
+		log.Info("retrieved", "creds", cr)
+		p.set(errors.New("sts: 503"), nil)
+		c.Invalidate(cr)
+		time.Sleep(20 * time.Minute)
+		_, err = c.Retrieve(t.Context())
+		if err == nil {
+			t.Fatal("want an error while the provider fails")
+		}
+		texts = append(texts, err.Error(), buf.String())
+		all := strings.Join(texts, "\n")
+		if !strings.Contains(all, "STS.") || !strings.Contains(all, "refreshing credentials failed") {
+			t.Fatalf("captured output lacks the expected log lines:\n%s", all)
+		}
+		for _, secret := range []string{"s3cr3t-", "t0ken-"} {
+			if strings.Contains(all, secret) {
+				t.Errorf("output contains %q:\n%s", secret, all)
+			}
+		}
+	})
+}
+
+func BenchmarkRetrieve(b *testing.B) {
+	c := NewCache(&stubProvider{life: time.Hour}, CacheOptions{})
+	defer c.Close()
+	ctx := context.Background()
+	if _, err := c.Retrieve(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Retrieve(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRetrieveParallel(b *testing.B) {
+	c := NewCache(&stubProvider{life: time.Hour}, CacheOptions{})
+	defer c.Close()
+	if _, err := c.Retrieve(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if _, err := c.Retrieve(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
