@@ -1,0 +1,27 @@
+// Package osstest is an in-process emulator of Alibaba Cloud OSS, STS and
+// ECS metadata, strict enough to be the upstream of end-to-end tests.
+//
+//	acct := osstest.NewAccount("1234567890", nil)
+//	user := acct.NewUser("alice", osstest.MustParsePolicy(policyJSON))
+//	o, err := osstest.NewOSS(acct, osstest.OSSOptions{Buckets: []string{"bkt"}})
+//	if err != nil { ... }
+//	defer o.Close()
+//	srv := httptest.NewServer(o) // point any OSS SDK at srv.URL, path-style
+//
+// The OSS object service ([OSS]) speaks the REST API the Go SDKs and
+// ali-oss use: objects (put, get with ranges, head, delete, delete-multiple,
+// copy, append), listings v1 and v2, multipart uploads, ListBuckets and
+// GetBucketInfo. Bodies stream to files, never into memory, and responses
+// carry the ETag, Content-MD5 and x-oss-hash-crc64ecma the SDKs check.
+//
+// It authenticates like OSS: V1 (HMAC-SHA1) and V4 (OSS4-HMAC-SHA256)
+// signatures in the Authorization header and in presigned URLs, STS
+// security tokens looked up in the shared [Account] (unknown, mismatched and
+// expired tokens each get their own error code), the 15-minute clock skew
+// window on the account [Clock], presign expiry, and the RAM policies of the
+// identity. Anonymous requests are denied. Signatures are judged with the
+// official SDK-v2 signer where it can reproduce the request, and otherwise
+// with a small verifier written from the protocol, never with this
+// project's own signer package. Errors are OSS XML with the real codes, and
+// on HEAD the same XML base64-encoded in x-oss-err.
+package osstest
