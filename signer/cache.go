@@ -42,12 +42,14 @@ func (c *keyCache) signingKey(accessKeyID, secret string, date []byte, region, p
 	}
 	k := deriveKeyV4(secret, string(date), region, product)
 	// Clone: the strings may point into a request header we must not pin.
-	id.accessKeyID, id.region, id.product = strings.Clone(accessKeyID), strings.Clone(region), strings.Clone(product)
+	// (A separate variable also keeps the caller's strings from escaping.)
+	nid := keyID{accessKeyID: strings.Clone(accessKeyID), region: strings.Clone(region),
+		product: strings.Clone(product), date: id.date}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxCachedKeys {
 		c.m = make(map[keyID]keyEntry)
 	}
-	c.m[id] = keyEntry{secret: strings.Clone(secret), key: k}
+	c.m[nid] = keyEntry{secret: strings.Clone(secret), key: k}
 	c.mu.Unlock()
 	return k
 }

@@ -273,9 +273,9 @@ func (v *Verifier) verifyV4(ctx context.Context, r *http.Request, bucket, key st
 	var sig [2 * sha256.Size]byte
 	v.v4.signature(&sig, &v4Input{
 		method: r.Method, bucket: bucket, key: key, rawQuery: r.URL.RawQuery, skipQuery: skip,
-		header: r.Header, host: r.Host, additional: add, additionalRaw: a.AdditionalHeaders,
+		header: r.Header, host: r.Host, additionalRaw: a.AdditionalHeaders,
 		payload: payload, timestamp: timestamp, date: a.Date, region: a.Region, product: a.Product,
-	}, cred)
+	}, add, cred)
 	if !hmac.Equal(sig[:], []byte(a.Signature)) {
 		return Result{}, mismatch()
 	}
