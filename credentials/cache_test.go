@@ -419,3 +419,7 @@ func BenchmarkRetrieveParallel(b *testing.B) {
 		}
 	})
 }
+
+func credsOf(id, secret, token string) signer.Credentials {
+	return signer.Credentials{AccessKeyID: id, AccessKeySecret: secret, SecurityToken: token}
+}
