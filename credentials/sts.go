@@ -295,7 +295,7 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 type anonymous struct{}
 
 func (anonymous) GetCredentials() (*sdkcreds.Credentials, error) { return &sdkcreds.Credentials{}, nil }
-func (anonymous) GetProviderName() string                       { return "anonymous" }
+func (anonymous) GetProviderName() string                        { return "anonymous" }
 
 // STSError is a failed STS call. It unwraps to ErrSTS and, for transport
 // failures, to the cause (e.g. context.DeadlineExceeded). It never holds a
