@@ -631,7 +631,7 @@ func hasOnly(subs []string, allowed ...string) bool {
 
 // parseCopySource decodes "/bucket/key" (URL-encoded, as OSS expects).
 func parseCopySource(v string) (string, string, *ossError) {
-	dec, err := url.PathUnescape(v)
+	dec, err := url.QueryUnescape(v) // the legacy SDK encodes a space as +
 	if err != nil {
 		return "", "", errInvalidArgument("x-oss-copy-source is not URL-encoded.", "x-oss-copy-source", v)
 	}

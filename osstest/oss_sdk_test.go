@@ -317,3 +317,193 @@ func dumpList(objs []oss.ObjectProperties, cps []oss.CommonPrefix) string {
 	}
 	return fmt.Sprint(s)
 }
+
+func legacyClient(t *testing.T, srv *httptest.Server, id *Identity, ver v1oss.AuthVersionType) *v1oss.Bucket {
+	t.Helper()
+	opts := []v1oss.ClientOption{v1oss.ForcePathStyle(true), v1oss.AuthVersion(ver), v1oss.Region("cn-hangzhou")}
+	if id.SecurityToken != "" {
+		opts = append(opts, v1oss.SecurityToken(id.SecurityToken))
+	}
+	if ver == v1oss.AuthV4 {
+		opts = append(opts, v1oss.AdditionalHeaders([]string{"host"}))
+	}
+	cl, err := v1oss.New(srv.URL, id.AccessKeyID, id.AccessKeySecret, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cl.Bucket(testBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestLegacySDKLifecycle(t *testing.T) {
+	_, acct, srv := newTestOSS(t)
+	user := acct.NewUser("bob", nil)
+	sts := acct.MintSTS("acs:ram::1234567890:role/r/sess", time.Hour)
+	for _, tc := range []struct {
+		name string
+		id   *Identity
+		ver  v1oss.AuthVersionType
+	}{
+		{"V1/static", user, v1oss.AuthV1},
+		{"V4/static", user, v1oss.AuthV4},
+		{"V1/sts", sts, v1oss.AuthV1},
+		{"V4/sts", sts, v1oss.AuthV4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runLegacyLifecycle(t, legacyClient(t, srv, tc.id, tc.ver), "legacy-"+strings.ReplaceAll(tc.name, "/", "-")+"/")
+		})
+	}
+}
+
+func legacyGet(t *testing.T, b *v1oss.Bucket, key string, opts ...v1oss.Option) []byte {
+	t.Helper()
+	rc, err := b.GetObject(key, opts...)
+	if err != nil {
+		t.Fatalf("GetObject %s: %v", key, err)
+	}
+	defer rc.Close()
+	out, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("reading %s: %v", key, err)
+	}
+	return out
+}
+
+func runLegacyLifecycle(t *testing.T, b *v1oss.Bucket, pfx string) {
+	key := pfx + oddKey
+	body := []byte("hello, legacy world")
+	if err := b.PutObject(key, bytes.NewReader(body), v1oss.ContentType("text/plain"), v1oss.Meta("color", "red")); err != nil {
+		t.Fatalf("PutObject: %v", err)
+	}
+	if got := legacyGet(t, b, key); !bytes.Equal(got, body) {
+		t.Fatalf("GetObject = %q", got)
+	}
+	for _, rg := range []struct {
+		opt  v1oss.Option
+		want string
+	}{
+		{v1oss.Range(0, 4), "hello"}, {v1oss.NormalizedRange("14-"), "world"}, {v1oss.NormalizedRange("-5"), "world"},
+	} {
+		if got := legacyGet(t, b, key, rg.opt); string(got) != rg.want {
+			t.Errorf("range GetObject = %q, want %q", got, rg.want)
+		}
+	}
+	meta, err := b.GetObjectDetailedMeta(key)
+	if err != nil {
+		t.Fatalf("GetObjectDetailedMeta: %v", err)
+	}
+	if meta.Get("Etag") != md5ETag(body) || meta.Get("X-Oss-Meta-Color") != "red" || meta.Get("Content-Type") != "text/plain" {
+		t.Errorf("HeadObject headers %v", meta)
+	}
+
+	for _, k := range []string{"dir/sub/x", "dir/sub/y", "other/z"} {
+		if err := b.PutObject(pfx+k, strings.NewReader(k)); err != nil {
+			t.Fatalf("PutObject %s: %v", k, err)
+		}
+	}
+	l1, err := b.ListObjects(v1oss.Prefix(pfx+"dir/"), v1oss.Delimiter("/"))
+	if err != nil {
+		t.Fatalf("ListObjects: %v", err)
+	}
+	if len(l1.Objects) != 1 || l1.Objects[0].Key != key || !slices.Equal(l1.CommonPrefixes, []string{pfx + "dir/sub/"}) {
+		t.Errorf("ListObjects = %+v", l1)
+	}
+	var seen []string
+	token := ""
+	for range 10 {
+		opts := []v1oss.Option{v1oss.Prefix(pfx), v1oss.MaxKeys(2)}
+		if token != "" {
+			opts = append(opts, v1oss.ContinuationToken(token))
+		}
+		l2, err := b.ListObjectsV2(opts...)
+		if err != nil {
+			t.Fatalf("ListObjectsV2: %v", err)
+		}
+		for _, o := range l2.Objects {
+			seen = append(seen, o.Key)
+		}
+		if !l2.IsTruncated {
+			break
+		}
+		token = l2.NextContinuationToken
+	}
+	want := []string{pfx + oddKey, pfx + "dir/sub/x", pfx + "dir/sub/y", pfx + "other/z"}
+	if !slices.Equal(seen, want) {
+		t.Errorf("ListObjectsV2 pages = %q, want %q", seen, want)
+	}
+
+	mkey := pfx + "multi"
+	parts := [][]byte{patterned(minPartSize, 3), patterned(minPartSize+1, 4), []byte("end")}
+	imur, err := b.InitiateMultipartUpload(mkey)
+	if err != nil {
+		t.Fatalf("InitiateMultipartUpload: %v", err)
+	}
+	var ups []v1oss.UploadPart
+	for i, p := range parts {
+		up, err := b.UploadPart(imur, bytes.NewReader(p), int64(len(p)), i+1)
+		if err != nil {
+			t.Fatalf("UploadPart: %v", err)
+		}
+		ups = append(ups, up)
+	}
+	lp, err := b.ListUploadedParts(imur)
+	if err != nil || len(lp.UploadedParts) != 3 {
+		t.Fatalf("ListUploadedParts = %+v, %v", lp, err)
+	}
+	if _, err := b.CompleteMultipartUpload(imur, ups); err != nil {
+		t.Fatalf("CompleteMultipartUpload: %v", err)
+	}
+	if got := legacyGet(t, b, mkey); !bytes.Equal(got, bytes.Join(parts, nil)) {
+		t.Errorf("multipart object differs (%d bytes)", len(got))
+	}
+
+	akey := pfx + "log"
+	next, err := b.AppendObject(akey, strings.NewReader("abc"), 0)
+	if err != nil {
+		t.Fatalf("AppendObject: %v", err)
+	}
+	if _, err := b.AppendObject(akey, strings.NewReader("def"), next); err != nil {
+		t.Fatalf("AppendObject 2: %v", err)
+	}
+	if _, err := b.AppendObject(akey, strings.NewReader("x"), 2); serviceCode(err) != "PositionNotEqualToLength" {
+		t.Errorf("append at a wrong position: %v", err)
+	}
+	if got := legacyGet(t, b, akey); string(got) != "abcdef" {
+		t.Errorf("appended = %q", got)
+	}
+
+	ckey := pfx + "copy of " + oddKey
+	if _, err := b.CopyObject(key, ckey); err != nil {
+		t.Fatalf("CopyObject: %v", err)
+	}
+	if got := legacyGet(t, b, ckey); !bytes.Equal(got, body) {
+		t.Errorf("copy = %q", got)
+	}
+	del, err := b.DeleteObjects([]string{ckey, akey}, v1oss.DeleteObjectsQuiet(false))
+	if err != nil || len(del.DeletedObjects) != 2 {
+		t.Fatalf("DeleteObjects = %+v, %v", del, err)
+	}
+	if ok, err := b.IsObjectExist(ckey); ok || err != nil {
+		t.Errorf("IsObjectExist after delete = %v, %v", ok, err)
+	}
+
+	u, err := b.SignURL(key, v1oss.HTTPGet, 600)
+	if err != nil {
+		t.Fatalf("SignURL GET: %v", err)
+	}
+	if got := httpDo(t, http.MethodGet, u, nil, http.StatusOK); !bytes.Equal(got, body) {
+		t.Errorf("presigned GET = %q", got)
+	}
+	pkey := pfx + "presigned put"
+	u, err = b.SignURL(pkey, v1oss.HTTPPut, 600)
+	if err != nil {
+		t.Fatalf("SignURL PUT: %v", err)
+	}
+	httpDo(t, http.MethodPut, u, []byte("via legacy url"), http.StatusOK)
+	if got := legacyGet(t, b, pkey); string(got) != "via legacy url" {
+		t.Errorf("after presigned PUT = %q", got)
+	}
+}
