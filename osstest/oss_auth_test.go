@@ -3,10 +3,10 @@ package osstest
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
