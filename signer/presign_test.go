@@ -136,7 +136,9 @@ func TestPresignExpiresRange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for name, presign := range map[string]func() (string, error){
-			"v4": func() (string, error) { return (&V4{Region: "cn-hangzhou"}).Presign(r, cred, "b", "k", now, tt.expires) },
+			"v4": func() (string, error) {
+				return (&V4{Region: "cn-hangzhou"}).Presign(r, cred, "b", "k", now, tt.expires)
+			},
 			"v1": func() (string, error) { return V1{}.Presign(r, cred, "b", "k", now, tt.expires) },
 		} {
 			_, err := presign()
