@@ -1,0 +1,426 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Action is what an operation does, for the Authorizer. Actions are bit
+// flags with the same values and names as auth.Action, so an adapter can
+// convert with auth.Action(a).
+type Action uint16
+
+// Actions.
+const (
+	// ActionRead reads object data or metadata: GetObject, HeadObject,
+	// GetObjectMeta, object ACL/tagging/symlink reads, x-oss-process
+	// image reads, and the source of a copy or a symlink target.
+	ActionRead Action = 1 << iota
+	// ActionList lists keys; the key authorized is the list prefix
+	// (ListObjects, ListObjectVersions, ListMultipartUploads) or the
+	// object key (ListParts).
+	ActionList
+	// ActionWrite creates or changes objects: PutObject, CopyObject
+	// target, AppendObject, multipart upload operations, PutSymlink,
+	// object ACL and tagging changes, RestoreObject.
+	ActionWrite
+	// ActionDelete: DeleteObject, each key of DeleteMultipleObjects,
+	// DeleteObjectTagging.
+	ActionDelete
+	// ActionBucketRead reads bucket configuration (?acl, ?location, …);
+	// authorized with an empty key.
+	ActionBucketRead
+	// ActionBucketWrite changes bucket configuration, creates or deletes
+	// the bucket; authorized with an empty key.
+	ActionBucketWrite
+	// ActionServiceList is ListBuckets; authorized with empty bucket and key.
+	ActionServiceList
+)
+
+// String returns "read", "list", "write", "delete", "bucket-read",
+// "bucket-write" or "service-list".
+func (a Action) String() string {
+	switch a {
+	case ActionRead:
+		return "read"
+	case ActionList:
+		return "list"
+	case ActionWrite:
+		return "write"
+	case ActionDelete:
+		return "delete"
+	case ActionBucketRead:
+		return "bucket-read"
+	case ActionBucketWrite:
+		return "bucket-write"
+	case ActionServiceList:
+		return "service-list"
+	}
+	return fmt.Sprintf("Action(%#x)", uint16(a))
+}
+
+// Check is one authorization an operation needs.
+type Check struct {
+	Action Action
+	Bucket string
+	Key    string
+}
+
+// Operation is a classified request. Checks[0] is the operation itself;
+// further checks are copy sources, symlink targets and the keys of a
+// DeleteMultipleObjects body. Every check must be allowed.
+type Operation struct {
+	// Name is the OSS API name, e.g. "GetObject", for logs.
+	Name   string
+	Checks []Check
+	// CopySource, when non-empty, is the canonical x-oss-copy-source to
+	// forward: "/bucket/" + the re-encoded decoded key [+ "?versionId=…"].
+	CopySource string
+	// Body is the DeleteMultipleObjects body, read once and forwarded
+	// byte for byte; nil for every other operation (their bodies stream).
+	Body []byte
+}
+
+// Limits of DeleteMultipleObjects, as OSS enforces them.
+const (
+	MaxDeleteKeys     = 1000
+	MaxDeleteBodySize = 2 << 20
+)
+
+// Query parameters that carry a value for an operation rather than select
+// one. They are allowed with any operation (OSS ignores the irrelevant).
+var valueParams = map[string]bool{
+	"response-content-type": true, "response-content-language": true, "response-expires": true,
+	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
+	"versionId": true, "partNumber": true, "position": true, "encoding-type": true,
+	"prefix": true, "marker": true, "max-keys": true, "delimiter": true, "list-type": true,
+	"continuation-token": true, "start-after": true, "fetch-owner": true,
+	"key-marker": true, "upload-id-marker": true, "version-id-marker": true, "max-uploads": true,
+	"max-parts": true, "part-number-marker": true, "x-oss-traffic-limit": true, "sequential": true,
+}
+
+// AuthQueryParams are the OSS presign parameters. They authenticate the
+// caller to the proxy, never to OSS: the classifier ignores them and the
+// handler strips them before re-signing.
+var authQueryParams = map[string]bool{
+	"OSSAccessKeyId": true, "Signature": true, "Expires": true, "security-token": true,
+	"x-oss-signature-version": true, "x-oss-credential": true, "x-oss-date": true,
+	"x-oss-expires": true, "x-oss-signature": true, "x-oss-additional-headers": true,
+	"x-oss-security-token": true,
+}
+
+// Bucket configuration sub-resources: GET reads, PUT/POST/DELETE write.
+var bucketConfigParams = map[string]bool{
+	"acl": true, "location": true, "bucketInfo": true, "stat": true, "cors": true, "lifecycle": true,
+	"logging": true, "website": true, "referer": true, "tagging": true, "encryption": true,
+	"versioning": true, "policy": true, "policyStatus": true, "replication": true,
+	"replicationLocation": true, "replicationProgress": true, "inventory": true, "worm": true,
+	"wormExtend": true, "requestPayment": true, "transferAcceleration": true, "resourceGroup": true,
+	"accessMonitor": true, "httpsConfig": true, "cname": true,
+}
+
+// objectOps maps (method, selector) on an object to its name and action.
+// A selector of "" means no sub-resource. Anything absent is denied.
+var objectOps = map[[2]string]struct {
+	name   string
+	action Action
+}{
+	{http.MethodGet, ""}:               {"GetObject", ActionRead},
+	{http.MethodHead, ""}:              {"HeadObject", ActionRead},
+	{http.MethodPut, ""}:               {"PutObject", ActionWrite},
+	{http.MethodDelete, ""}:            {"DeleteObject", ActionDelete},
+	{http.MethodGet, "objectMeta"}:     {"GetObjectMeta", ActionRead},
+	{http.MethodHead, "objectMeta"}:    {"GetObjectMeta", ActionRead},
+	{http.MethodGet, "x-oss-process"}:  {"GetObject", ActionRead}, // image processing; POST (saveas) is denied
+	{http.MethodGet, "acl"}:            {"GetObjectAcl", ActionRead},
+	{http.MethodPut, "acl"}:            {"PutObjectAcl", ActionWrite},
+	{http.MethodGet, "tagging"}:        {"GetObjectTagging", ActionRead},
+	{http.MethodPut, "tagging"}:        {"PutObjectTagging", ActionWrite},
+	{http.MethodDelete, "tagging"}:     {"DeleteObjectTagging", ActionDelete},
+	{http.MethodGet, "symlink"}:        {"GetSymlink", ActionRead},
+	{http.MethodPut, "symlink"}:        {"PutSymlink", ActionWrite},
+	{http.MethodPost, "restore"}:       {"RestoreObject", ActionWrite},
+	{http.MethodPost, "append"}:        {"AppendObject", ActionWrite},
+	{http.MethodPost, "uploads"}:       {"InitiateMultipartUpload", ActionWrite},
+	{http.MethodPut, "uploadId"}:       {"UploadPart", ActionWrite},
+	{http.MethodPost, "uploadId"}:      {"CompleteMultipartUpload", ActionWrite},
+	{http.MethodDelete, "uploadId"}:    {"AbortMultipartUpload", ActionWrite},
+	{http.MethodGet, "uploadId"}:       {"ListParts", ActionList},
+	{http.MethodPost, "x-oss-process"}: {"", 0}, // explicit: saveas writes elsewhere
+}
+
+// Operations whose body may arrive without Content-Length (chunked).
+var chunkedOK = map[string]bool{"PutObject": true, "UploadPart": true, "AppendObject": true, "DeleteMultipleObjects": true}
+
+// Classifier turns a routed request into an Operation. It is immutable
+// and safe for concurrent use.
+type Classifier struct {
+	router *Router
+}
+
+// NewClassifier returns a Classifier that resolves copy sources against
+// rt's buckets.
+func NewClassifier(rt *Router) *Classifier { return &Classifier{router: rt} }
+
+// Classify maps r, already routed to rte, to an Operation. ignore names
+// query parameters to disregard (the caller's credential parameters).
+// For DeleteMultipleObjects it reads r.Body (at most MaxDeleteBodySize)
+// and returns the bytes in Operation.Body; it reads no other body.
+// Unknown sub-resources and methods are denied: errors wrap
+// ErrUnsupported, ErrMethodNotAllowed, ErrInvalidArgument,
+// ErrInvalidURI, ErrMissingContentLength, ErrMalformedXML,
+// ErrEntityTooLarge or ErrDenied (a copy source outside the configured
+// buckets).
+func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Operation, error) {
+	selector := ""
+	for k := range rte.Query {
+		if valueParams[k] || authQueryParams[k] || contains(ignore, k) {
+			continue
+		}
+		if selector != "" {
+			return nil, fmt.Errorf("classifying: %w: several sub-resources", ErrInvalidArgument)
+		}
+		selector = k
+	}
+	// uploadId is a value that selects the multipart operations.
+	if selector == "" && rte.Query.Has("uploadId") {
+		selector = "uploadId"
+	}
+	var op *Operation
+	var err error
+	switch {
+	case rte.Bucket == "":
+		op, err = classifyService(r.Method, selector)
+	case rte.Key == "":
+		op, err = c.classifyBucket(r, rte, selector)
+	default:
+		op, err = c.classifyObject(r, rte, selector)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("classifying: %w", err)
+	}
+	if op.Name != "PutObject" && op.Name != "UploadPart" && r.Header.Get("X-Oss-Copy-Source") != "" {
+		return nil, fmt.Errorf("classifying: %w: x-oss-copy-source on %s", ErrInvalidArgument, op.Name)
+	}
+	if r.ContentLength < 0 && !chunkedOK[op.Name] {
+		return nil, fmt.Errorf("classifying %s: %w", op.Name, ErrMissingContentLength)
+	}
+	return op, nil
+}
+
+func classifyService(method, selector string) (*Operation, error) {
+	if selector != "" {
+		return nil, fmt.Errorf("%w: service sub-resource", ErrUnsupported)
+	}
+	if method != http.MethodGet {
+		return nil, ErrMethodNotAllowed
+	}
+	return &Operation{Name: "ListBuckets", Checks: []Check{{Action: ActionServiceList}}}, nil
+}
+
+func (c *Classifier) classifyBucket(r *http.Request, rte Route, selector string) (*Operation, error) {
+	b := rte.Bucket
+	prefix := rte.Query.Get("prefix")
+	if err := checkChars(prefix); err != nil {
+		return nil, err
+	}
+	one := func(name string, a Action, key string) (*Operation, error) {
+		return &Operation{Name: name, Checks: []Check{{Action: a, Bucket: b, Key: key}}}, nil
+	}
+	m := r.Method
+	switch {
+	case selector == "" && (m == http.MethodGet || m == http.MethodHead):
+		return one("ListObjects", ActionList, prefix)
+	case selector == "" && m == http.MethodPut:
+		return one("PutBucket", ActionBucketWrite, "")
+	case selector == "" && m == http.MethodDelete:
+		return one("DeleteBucket", ActionBucketWrite, "")
+	case selector == "versions" && m == http.MethodGet:
+		return one("ListObjectVersions", ActionList, prefix)
+	case selector == "uploads" && m == http.MethodGet:
+		return one("ListMultipartUploads", ActionList, prefix)
+	case selector == "delete" && m == http.MethodPost:
+		return c.deleteMultiple(r, b)
+	case bucketConfigParams[selector] && (m == http.MethodGet || m == http.MethodHead):
+		return one("GetBucket:"+selector, ActionBucketRead, "")
+	case bucketConfigParams[selector] && (m == http.MethodPut || m == http.MethodPost || m == http.MethodDelete):
+		return one("PutBucket:"+selector, ActionBucketWrite, "")
+	case selector == "" || selector == "versions" || selector == "uploads" || selector == "delete" || bucketConfigParams[selector]:
+		if selector == "" && m == http.MethodPost {
+			return nil, fmt.Errorf("%w: PostObject", ErrUnsupported)
+		}
+		return nil, ErrMethodNotAllowed
+	}
+	return nil, fmt.Errorf("%w: bucket sub-resource", ErrUnsupported)
+}
+
+func (c *Classifier) classifyObject(r *http.Request, rte Route, selector string) (*Operation, error) {
+	spec, ok := objectOps[[2]string{r.Method, selector}]
+	if !ok || spec.name == "" {
+		return nil, fmt.Errorf("%w: %s on object sub-resource", ErrUnsupported, r.Method)
+	}
+	if selector == "uploadId" && r.Method == http.MethodPut && !rte.Query.Has("partNumber") {
+		return nil, fmt.Errorf("%w: uploadId without partNumber", ErrInvalidArgument)
+	}
+	op := &Operation{Name: spec.name, Checks: []Check{{Action: spec.action, Bucket: rte.Bucket, Key: rte.Key}}}
+	if src := r.Header.Values("X-Oss-Copy-Source"); len(src) > 0 && (op.Name == "PutObject" || op.Name == "UploadPart") {
+		if len(src) > 1 {
+			return nil, fmt.Errorf("%w: several x-oss-copy-source", ErrInvalidArgument)
+		}
+		chk, canon, err := c.copySource(src[0])
+		if err != nil {
+			return nil, err
+		}
+		if op.Name == "PutObject" {
+			op.Name = "CopyObject"
+		} else {
+			op.Name = "UploadPartCopy"
+		}
+		op.CopySource = canon
+		op.Checks = append(op.Checks, chk)
+	}
+	if op.Name == "PutSymlink" {
+		t := r.Header.Values("X-Oss-Symlink-Target")
+		if len(t) != 1 || t[0] == "" {
+			return nil, fmt.Errorf("%w: x-oss-symlink-target", ErrInvalidArgument)
+		}
+		// SDK-v2 sends the target raw, the legacy SDK query-escaped: a
+		// target with '%' or '+' could be read either way, so refuse it.
+		if strings.ContainsAny(t[0], "%+") {
+			return nil, fmt.Errorf("%w: ambiguous x-oss-symlink-target", ErrInvalidArgument)
+		}
+		if err := validateKey(t[0]); err != nil {
+			return nil, err
+		}
+		op.Checks = append(op.Checks, Check{Action: ActionRead, Bucket: rte.Bucket, Key: t[0]})
+	}
+	return op, nil
+}
+
+// copySource parses x-oss-copy-source ("/bucket/urlencoded-key" with an
+// optional "?versionId=…"), decoding the key once by the path rules, and
+// returns the read check and the canonical value to forward.
+func (c *Classifier) copySource(v string) (Check, string, error) {
+	if strings.IndexByte(v, '+') >= 0 { // '+' means ' ' to some encoders and '+' to others
+		return Check{}, "", fmt.Errorf("%w: '+' in x-oss-copy-source", ErrInvalidArgument)
+	}
+	rawPath, rawQuery, hasQuery := strings.Cut(v, "?")
+	version := ""
+	if hasQuery {
+		q, err := parseQuery(rawQuery)
+		if err != nil {
+			return Check{}, "", err
+		}
+		for k := range q {
+			if k != "versionId" {
+				return Check{}, "", fmt.Errorf("%w: x-oss-copy-source parameter", ErrInvalidArgument)
+			}
+		}
+		version = q.Get("versionId")
+	}
+	p, err := decodePath(rawPath)
+	if err != nil {
+		return Check{}, "", err
+	}
+	bucket, key, _ := strings.Cut(p[1:], "/")
+	if !validBucketName(bucket) {
+		return Check{}, "", fmt.Errorf("%w: copy source", ErrInvalidBucketName)
+	}
+	if key == "" {
+		return Check{}, "", fmt.Errorf("%w: copy source without key", ErrInvalidObjectName)
+	}
+	if err := validateKey(key); err != nil {
+		return Check{}, "", err
+	}
+	if _, ok := c.router.bucket(bucket); !ok {
+		return Check{}, "", fmt.Errorf("%w: copy source bucket is not served", ErrDenied)
+	}
+	canon := "/" + bucket + "/" + escapePath(key)
+	if hasQuery {
+		canon += "?versionId=" + escapeQueryValue(version)
+	}
+	return Check{Action: ActionRead, Bucket: bucket, Key: key}, canon, nil
+}
+
+func escapeQueryValue(s string) string {
+	return strings.ReplaceAll(escapePath(s), "/", "%2F")
+}
+
+// deleteRequest is the DeleteMultipleObjects body.
+type deleteRequest struct {
+	XMLName xml.Name `xml:"Delete"`
+	Quiet   []string `xml:"Quiet"`
+	Objects []struct {
+		Keys     []string `xml:"Key"`
+		Versions []string `xml:"VersionId"`
+	} `xml:"Object"`
+}
+
+func (c *Classifier) deleteMultiple(r *http.Request, bucket string) (*Operation, error) {
+	if r.ContentLength > MaxDeleteBodySize {
+		return nil, ErrEntityTooLarge
+	}
+	if r.Body == nil {
+		return nil, fmt.Errorf("%w: empty body", ErrMalformedXML)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxDeleteBodySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading delete body: %w", err)
+	}
+	if len(body) > MaxDeleteBodySize {
+		return nil, ErrEntityTooLarge
+	}
+	var d deleteRequest
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedXML, err)
+	}
+	// Nothing but white space, comments and processing instructions may
+	// follow, so OSS cannot see a second document.
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedXML, err)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) != 0 {
+				return nil, fmt.Errorf("%w: trailing data", ErrMalformedXML)
+			}
+		case xml.Comment, xml.ProcInst:
+		default:
+			return nil, fmt.Errorf("%w: trailing element", ErrMalformedXML)
+		}
+	}
+	if len(d.Objects) == 0 || len(d.Objects) > MaxDeleteKeys || len(d.Quiet) > 1 {
+		return nil, fmt.Errorf("%w: 1 to %d objects", ErrMalformedXML, MaxDeleteKeys)
+	}
+	op := &Operation{Name: "DeleteMultipleObjects", Body: body, Checks: make([]Check, 0, 1+len(d.Objects))}
+	for _, o := range d.Objects {
+		if len(o.Keys) != 1 || o.Keys[0] == "" || len(o.Versions) > 1 {
+			return nil, fmt.Errorf("%w: each Object needs exactly one Key", ErrMalformedXML)
+		}
+		if err := validateKey(o.Keys[0]); err != nil {
+			return nil, err
+		}
+		op.Checks = append(op.Checks, Check{Action: ActionDelete, Bucket: bucket, Key: o.Keys[0]})
+	}
+	return op, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

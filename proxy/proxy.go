@@ -1,0 +1,431 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Caller is an authenticated client as the proxy needs it. It never holds
+// a token, secret or signature.
+type Caller struct {
+	// Name and Mode identify the caller in the access log ("alice", "jwt").
+	Name, Mode string
+	// StripHeaders and StripQuery name where the credential was found;
+	// the proxy removes them before forwarding.
+	StripHeaders []string
+	StripQuery   []string
+	// Principal is the authenticator's own value, handed unchanged to the
+	// Authorizer (an *auth.Principal in cmd/ossproxy).
+	Principal any
+}
+
+// Authenticator identifies the caller of a request. It runs before any
+// routing decision reaches the client except the refusal of a malformed
+// target, and must not read the body. bucket and key are the decoded
+// target (empty for service and bucket requests), which access-key
+// signatures cover. An error that has
+// Status() int, Code() string and Message() string methods (auth.Error
+// has) chooses the answer; any other error is a 401. It must be safe for
+// concurrent use.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request, bucket, key string) (*Caller, error)
+}
+
+// AuthenticatorFunc adapts a function to an Authenticator.
+type AuthenticatorFunc func(ctx context.Context, r *http.Request, bucket, key string) (*Caller, error)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(ctx context.Context, r *http.Request, bucket, key string) (*Caller, error) {
+	return f(ctx, r, bucket, key)
+}
+
+// Authorizer decides whether caller may perform action on bucket and key
+// (see Action for what bucket and key mean per action). It returns nil to
+// allow; any error denies (403 unless the error chooses its status as for
+// Authenticator). It must be safe for concurrent use.
+type Authorizer interface {
+	Authorize(ctx context.Context, caller *Caller, action Action, bucket, key string) error
+}
+
+// AuthorizerFunc adapts a function to an Authorizer.
+type AuthorizerFunc func(ctx context.Context, caller *Caller, action Action, bucket, key string) error
+
+// Authorize calls f.
+func (f AuthorizerFunc) Authorize(ctx context.Context, caller *Caller, action Action, bucket, key string) error {
+	return f(ctx, caller, action, bucket, key)
+}
+
+// Options configure a Handler. Authenticator, Authorizer, Credentials and
+// Signer are required.
+type Options struct {
+	Config        Config
+	Authenticator Authenticator
+	Authorizer    Authorizer
+	Credentials   CredentialSource
+	Signer        RequestSigner
+	// Upstream sends signed requests; nil means a NewUpstreamTransport.
+	Upstream http.RoundTripper
+	// Logger receives one access-log record per request; nil discards.
+	Logger *slog.Logger
+	// Now is the clock for signing and durations; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler is the proxy: authenticate → route → classify → authorize →
+// rewrite → sign → stream. It is safe for concurrent use.
+type Handler struct {
+	router     *Router
+	classifier *Classifier
+	authn      Authenticator
+	authz      Authorizer
+	rp         *httputil.ReverseProxy
+	log        *slog.Logger
+	now        func() time.Time
+
+	idPrefix string
+	idSeq    atomic.Uint64
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// ErrMissingOption is returned by New when a required option is nil.
+var ErrMissingOption = errors.New("missing required option")
+
+// New validates o and returns a Handler. Configuration errors wrap
+// ErrConfig; a nil required option, ErrMissingOption.
+func New(o Options) (*Handler, error) {
+	switch {
+	case o.Authenticator == nil:
+		return nil, fmt.Errorf("creating proxy: %w: Authenticator", ErrMissingOption)
+	case o.Authorizer == nil:
+		return nil, fmt.Errorf("creating proxy: %w: Authorizer", ErrMissingOption)
+	case o.Credentials == nil:
+		return nil, fmt.Errorf("creating proxy: %w: Credentials", ErrMissingOption)
+	case o.Signer == nil:
+		return nil, fmt.Errorf("creating proxy: %w: Signer", ErrMissingOption)
+	}
+	rt, err := NewRouter(o.Config)
+	if err != nil {
+		return nil, fmt.Errorf("creating proxy: %w", err)
+	}
+	h := &Handler{
+		router:     rt,
+		classifier: NewClassifier(rt),
+		authn:      o.Authenticator,
+		authz:      o.Authorizer,
+		log:        o.Logger,
+		now:        o.Now,
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	var p [6]byte
+	_, _ = rand.Read(p[:]) // never fails
+	h.idPrefix = strings.ToUpper(hex.EncodeToString(p[:]))
+	up := o.Upstream
+	if up == nil {
+		up = NewUpstreamTransport()
+	}
+	h.rp = &httputil.ReverseProxy{
+		Rewrite:      h.rewrite,
+		Transport:    &Transport{Base: up, Credentials: o.Credentials, Signer: o.Signer, Now: h.now},
+		BufferPool:   newBufferPool(32 << 10),
+		ErrorHandler: h.proxyError,
+		ErrorLog:     slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+	}
+	return h, nil
+}
+
+// state is the per-request data shared by ServeHTTP, rewrite and
+// proxyError through the request context.
+type state struct {
+	id     string
+	caller *Caller
+	route  Route
+	op     *Operation
+	bucket *bucketRoute
+	err    error
+}
+
+type stateKey struct{}
+
+// hop-by-hop and credential headers never forwarded upstream. The signer
+// sets Date, x-oss-date, x-oss-content-sha256 and x-oss-security-token.
+var strippedHeaders = []string{
+	"Authorization", "X-Oss-Security-Token", "X-Oss-Date", "X-Oss-Content-Sha256",
+	"Date", "Cookie", "Proxy-Authorization", "Forwarded",
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	st := &state{id: h.nextID()}
+	rec := &recorder{ResponseWriter: w}
+	r, err := h.prepare(r, st)
+	if err != nil {
+		st.err = err
+		writeError(rec, r, st.id, err)
+	} else {
+		h.rp.ServeHTTP(rec, r)
+	}
+	h.accessLog(r, st, rec, h.now().Sub(start))
+}
+
+// prepare runs everything that happens before the request may leave the
+// proxy and returns the request to forward.
+func (h *Handler) prepare(r *http.Request, st *state) (*http.Request, error) {
+	ctx := r.Context()
+	if r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" {
+		return r, fmt.Errorf("%w: CONNECT or protocol upgrade", ErrInvalidURI)
+	}
+	if raw := r.RequestURI; raw != "" && !strings.HasPrefix(raw, "/") {
+		return r, fmt.Errorf("%w: request target is not in origin form", ErrInvalidURI)
+	}
+	// A target that does not parse is refused before authentication: the
+	// signature of an access-key request covers the decoded bucket and key.
+	rte, routeErr := h.router.Route(r)
+	if routeErr != nil && !errors.Is(routeErr, ErrNoSuchBucket) {
+		return r, routeErr
+	}
+	caller, err := h.authn.Authenticate(ctx, r, rte.Bucket, rte.Key)
+	if err != nil {
+		if _, ok := errors.AsType[statusCoder](err); !ok {
+			err = fmt.Errorf("authenticating: %w: %w", ErrUnauthenticated, err)
+		}
+		return r, err
+	}
+	if caller == nil {
+		return r, fmt.Errorf("authenticating: %w", ErrUnauthenticated)
+	}
+	st.caller = caller
+	if routeErr != nil {
+		return r, routeErr
+	}
+	if rte.Reserved {
+		return r, fmt.Errorf("routing: %w", ErrNotFound)
+	}
+	st.route = rte
+	op, err := h.classifier.Classify(r, rte, caller.StripQuery)
+	if err != nil {
+		return r, err
+	}
+	st.op = op
+	for _, c := range op.Checks {
+		if err := h.authz.Authorize(ctx, caller, c.Action, c.Bucket, c.Key); err != nil {
+			if _, ok := errors.AsType[statusCoder](err); !ok {
+				err = fmt.Errorf("%w: %w", ErrDenied, err)
+			}
+			return r, fmt.Errorf("authorizing %s on %s/%s: %w", c.Action, c.Bucket, c.Key, err)
+		}
+	}
+	bucket := rte.Bucket
+	if bucket == "" { // ListBuckets goes to the default or first bucket's endpoint
+		bucket = h.router.def
+		if bucket == "" {
+			bucket = h.router.first
+		}
+	}
+	st.bucket, _ = h.router.bucket(bucket)
+	tgt := Target{Bucket: rte.Bucket, Key: rte.Key, Region: st.bucket.Region, Version: st.bucket.sig}
+	ctx = context.WithValue(WithTarget(ctx, tgt), stateKey{}, st)
+	r = r.WithContext(ctx)
+	if op.Body != nil {
+		body := op.Body
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		r.ContentLength = int64(len(body))
+		r.TransferEncoding = nil
+	}
+	return r, nil
+}
+
+// rewrite builds the upstream request: URL for the bucket's endpoint and
+// addressing style with the canonically re-encoded key, the query without
+// credential parameters, and the headers without credentials. It does not
+// sign: the Transport does.
+func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
+	st := pr.In.Context().Value(stateKey{}).(*state)
+	b, out := st.bucket, pr.Out
+	u := &url.URL{Scheme: b.scheme, Host: b.host}
+	var path string
+	switch {
+	case st.route.Bucket == "":
+		path = "/"
+	case b.style == PathStyle:
+		path = "/" + st.route.Bucket + "/" + st.route.Key
+	default:
+		u.Host = st.route.Bucket + "." + b.host
+		path = "/" + st.route.Key
+	}
+	u.Path, u.RawPath = path, escapePath(path)
+	u.RawQuery = filterQuery(st.route.RawQuery, st.caller.StripQuery)
+	out.URL, out.Host = u, ""
+	for _, k := range strippedHeaders {
+		out.Header.Del(k)
+	}
+	for _, k := range st.caller.StripHeaders {
+		out.Header.Del(k)
+	}
+	if st.op.CopySource != "" {
+		out.Header.Set("X-Oss-Copy-Source", st.op.CopySource)
+	}
+}
+
+// filterQuery removes the presign and caller credential parameters from
+// a raw query, keeping every other pair exactly as received.
+func filterQuery(raw string, extra []string) string {
+	if raw == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(len(raw))
+	for rest := raw; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		if pair == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(pair, "=")
+		if dk, err := url.QueryUnescape(k); err == nil && (authQueryParams[dk] || contains(extra, dk)) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(pair)
+	}
+	return b.String()
+}
+
+// proxyError is the ReverseProxy's ErrorHandler: it records err for the
+// access log and answers with an OSS XML error (503 for credentials, 504
+// for timeouts, 502 otherwise; nobody listens after a cancel).
+func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	st, _ := r.Context().Value(stateKey{}).(*state)
+	id := ""
+	if st != nil {
+		st.err = err
+		id = st.id
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		w.WriteHeader(http.StatusBadGateway) // the client is gone; keep it cheap
+		return
+	}
+	writeError(w, r, id, err)
+}
+
+func (h *Handler) nextID() string {
+	var b [24]byte
+	copy(b[:], h.idPrefix)
+	n := h.idSeq.Add(1)
+	for i := 23; i >= 12; i-- {
+		b[i] = upperHex[n&15]
+		n >>= 4
+	}
+	return string(b[:])
+}
+
+func (h *Handler) accessLog(r *http.Request, st *state, rec *recorder, d time.Duration) {
+	level := logLevel(st.err)
+	ctx := r.Context()
+	if !h.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 14)
+	attrs = append(attrs, slog.String("request_id", st.id), slog.String("method", r.Method))
+	if st.caller != nil {
+		attrs = append(attrs, slog.String("principal", st.caller.Name), slog.String("mode", st.caller.Mode))
+	}
+	if st.op != nil {
+		attrs = append(attrs, slog.String("op", st.op.Name))
+	}
+	attrs = append(attrs,
+		slog.String("bucket", st.route.Bucket), slog.String("key", st.route.Key),
+		slog.Int("status", rec.status()), slog.Int64("bytes_in", max(r.ContentLength, 0)),
+		slog.Int64("bytes_out", rec.bytes), slog.Duration("duration", d))
+	if up := rec.Header().Get("X-Oss-Request-Id"); up != "" && up != st.id {
+		attrs = append(attrs, slog.String("upstream_request_id", up))
+	}
+	if st.err != nil {
+		attrs = append(attrs, slog.String("error", st.err.Error()))
+	}
+	h.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// recorder captures the status and body size for the access log. It
+// unwraps for http.ResponseController (flushes, deadlines).
+type recorder struct {
+	http.ResponseWriter
+	code  int
+	bytes int64
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.code == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *recorder) Flush() {
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *recorder) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// bufferPool is an httputil.BufferPool over a sync.Pool of *[]byte, so
+// streaming a body allocates no copy buffer in the steady state.
+type bufferPool struct {
+	pool sync.Pool
+	size int
+}
+
+func newBufferPool(size int) *bufferPool {
+	p := &bufferPool{size: size}
+	p.pool.New = func() any { b := make([]byte, size); return &b }
+	return p
+}
+
+func (p *bufferPool) Get() []byte { return *(p.pool.Get().(*[]byte)) }
+
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) != p.size {
+		return
+	}
+	b = b[:p.size]
+	p.pool.Put(&b)
+}
+
+var _ httputil.BufferPool = (*bufferPool)(nil)

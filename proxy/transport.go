@@ -1,0 +1,258 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ossproxy/ossproxy/signer"
+)
+
+// CredentialSource supplies the proxy's upstream credentials.
+// credentials.Cache fits it through a small adapter in cmd/.
+// Implementations must be safe for concurrent use.
+type CredentialSource interface {
+	// Retrieve returns credentials that are valid now. Errors make the
+	// request fail with 503 (ErrCredentialsUnavailable).
+	Retrieve(ctx context.Context) (signer.Credentials, error)
+	// Invalidate reports that OSS rejected stale; the next Retrieve must
+	// not return them again. Invalidating credentials that were already
+	// replaced must be a no-op.
+	Invalidate(stale signer.Credentials)
+}
+
+// CredentialFuncs adapts two functions to a CredentialSource. A nil
+// InvalidateFunc does nothing.
+type CredentialFuncs struct {
+	RetrieveFunc   func(ctx context.Context) (signer.Credentials, error)
+	InvalidateFunc func(stale signer.Credentials)
+}
+
+// Retrieve calls f.RetrieveFunc.
+func (f CredentialFuncs) Retrieve(ctx context.Context) (signer.Credentials, error) {
+	return f.RetrieveFunc(ctx)
+}
+
+// Invalidate calls f.InvalidateFunc if it is set.
+func (f CredentialFuncs) Invalidate(stale signer.Credentials) {
+	if f.InvalidateFunc != nil {
+		f.InvalidateFunc(stale)
+	}
+}
+
+// RequestSigner signs an upstream request in place (header signing): it
+// sets x-oss-date, Date, x-oss-content-sha256 (V4), x-oss-security-token
+// when the credentials have one, and Authorization. It must not read the
+// body. Implementations must be safe for concurrent use.
+type RequestSigner interface {
+	SignRequest(ctx context.Context, r *http.Request, creds signer.Credentials, t Target, at time.Time) error
+}
+
+// RequestSignerFunc adapts a function to a RequestSigner.
+type RequestSignerFunc func(ctx context.Context, r *http.Request, creds signer.Credentials, t Target, at time.Time) error
+
+// SignRequest calls f.
+func (f RequestSignerFunc) SignRequest(ctx context.Context, r *http.Request, creds signer.Credentials, t Target, at time.Time) error {
+	return f(ctx, r, creds, t, at)
+}
+
+// Target is what the signer needs beyond the request: the decoded bucket
+// and key (empty for bucket and service operations), the region and the
+// signature version.
+type Target struct {
+	Bucket, Key, Region string
+	Version             SignatureVersion
+}
+
+type targetKey struct{}
+
+// WithTarget returns a context carrying t for the Transport. The Handler
+// sets it on every request it forwards.
+func WithTarget(ctx context.Context, t Target) context.Context {
+	return context.WithValue(ctx, targetKey{}, t)
+}
+
+// TargetFromContext returns the Target set by WithTarget.
+func TargetFromContext(ctx context.Context) (Target, bool) {
+	t, ok := ctx.Value(targetKey{}).(Target)
+	return t, ok
+}
+
+// Error codes after which the Transport invalidates the credentials and,
+// for replayable requests, retries once.
+var staleCredentialCodes = map[string]bool{
+	"InvalidAccessKeyId":   true,
+	"SecurityTokenExpired": true,
+	"InvalidSecurityToken": true,
+}
+
+// Transport is an http.RoundTripper that signs each request with fresh
+// credentials. When OSS answers InvalidAccessKeyId, SecurityTokenExpired
+// or InvalidSecurityToken it calls Invalidate with the credentials it
+// used and, if the request is replayable (no body, or GetBody set), sends
+// it once more with new credentials; otherwise it passes the response
+// through untouched (the bytes it peeked at are put back).
+//
+// RoundTrip never mutates the request it is given and closes its body on
+// every error. The request's context must carry a Target (WithTarget).
+// Transport is safe for concurrent use; do not change its fields after
+// first use.
+type Transport struct {
+	// Base sends the signed requests. Nil means http.DefaultTransport; use
+	// NewUpstreamTransport in production.
+	Base http.RoundTripper
+	// Credentials supplies credentials. It must not be nil.
+	Credentials CredentialSource
+	// Signer signs. It must not be nil.
+	Signer RequestSigner
+	// Now is the signing clock. Nil means time.Now.
+	Now func() time.Time
+	// MaxErrorPeek is how many bytes of an error body RoundTrip reads to
+	// find the OSS error code; 0 means 4 KiB.
+	MaxErrorPeek int64
+}
+
+var _ http.RoundTripper = (*Transport)(nil)
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tgt, ok := TargetFromContext(req.Context())
+	if !ok {
+		closeBody(req.Body)
+		return nil, ErrNoTarget
+	}
+	resp, creds, err := t.send(req, tgt, req.Body)
+	if err != nil {
+		return nil, err
+	}
+	if !staleCredentialCodes[t.errorCode(resp)] {
+		return resp, nil
+	}
+	t.Credentials.Invalidate(creds)
+	var body io.ReadCloser
+	switch {
+	case req.Body == nil || req.Body == http.NoBody:
+		body = req.Body
+	case req.GetBody != nil:
+		body, err = req.GetBody()
+		if err != nil {
+			return resp, nil // cannot replay: the caller sees OSS's answer
+		}
+	default:
+		return resp, nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
+	resp.Body.Close()
+	resp, _, err = t.send(req, tgt, body)
+	return resp, err
+}
+
+// send signs a clone of req carrying body with freshly retrieved
+// credentials and sends it.
+func (t *Transport) send(req *http.Request, tgt Target, body io.ReadCloser) (*http.Response, signer.Credentials, error) {
+	ctx := req.Context()
+	creds, err := t.Credentials.Retrieve(ctx)
+	if err != nil {
+		closeBody(body)
+		return nil, creds, fmt.Errorf("retrieving upstream credentials: %w: %w", ErrCredentialsUnavailable, err)
+	}
+	out := req.Clone(ctx) // deep-copies the header; the signer writes only to the clone
+	out.Body = body
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	if err := t.Signer.SignRequest(ctx, out, creds, tgt, now()); err != nil {
+		closeBody(body)
+		return nil, creds, fmt.Errorf("signing upstream request: %w: %w", ErrSigning, err)
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(out)
+	return resp, creds, err
+}
+
+// errorCode returns the OSS error code of an error response, or "". It
+// reads at most MaxErrorPeek bytes of the body and puts them back, or
+// decodes x-oss-err when the body is empty (HEAD).
+func (t *Transport) errorCode(resp *http.Response) string {
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest &&
+		resp.StatusCode != http.StatusUnauthorized {
+		return ""
+	}
+	var doc []byte
+	if resp.Body != nil && resp.Body != http.NoBody && resp.ContentLength != 0 {
+		limit := t.MaxErrorPeek
+		if limit <= 0 {
+			limit = 4 << 10
+		}
+		peek, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+		resp.Body = &peekedBody{Reader: io.MultiReader(bytes.NewReader(peek), resp.Body), closer: resp.Body}
+		if err != nil {
+			return ""
+		}
+		doc = peek
+	}
+	if len(doc) == 0 {
+		h := resp.Header.Get("X-Oss-Err")
+		if h == "" {
+			return ""
+		}
+		var err error
+		if doc, err = base64.StdEncoding.DecodeString(h); err != nil {
+			return ""
+		}
+	}
+	var e struct {
+		XMLName xml.Name `xml:"Error"`
+		Code    string   `xml:"Code"`
+	}
+	if xml.Unmarshal(doc, &e) != nil {
+		return ""
+	}
+	return e.Code
+}
+
+type peekedBody struct {
+	io.Reader
+	closer io.Closer
+}
+
+func (b *peekedBody) Close() error { return b.closer.Close() }
+
+func closeBody(b io.ReadCloser) {
+	if b != nil {
+		_ = b.Close()
+	}
+}
+
+// NewUpstreamTransport returns an http.Transport tuned for many
+// concurrent requests to a few OSS endpoints: large idle pools, dial, TLS
+// handshake and response-header timeouts, TLS 1.2+ with certificate
+// verification, no transparent gzip (bodies and their CRC pass through
+// untouched) and no proxy from the environment. Callers may adjust the
+// fields before first use.
+func NewUpstreamTransport() *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: 2 * time.Second,
+		DisableCompression:    true,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+}
