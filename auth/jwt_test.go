@@ -8,9 +8,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -588,7 +588,11 @@ func TestIssuerConfigRejected(t *testing.T) {
 		{"short secret", func(c *IssuerConfig) { c.HMACSecret = Secret("short") }},
 		{"HS256 without secret", func(c *IssuerConfig) { c.HMACSecret = nil; c.Keys = []byte("{}") }},
 		{"no key source", func(c *IssuerConfig) { c.HMACSecret = nil; c.Algorithms = []string{"RS256"} }},
-		{"bad static keys", func(c *IssuerConfig) { c.HMACSecret = nil; c.Algorithms = []string{"RS256"}; c.Keys = []byte("garbage") }},
+		{"bad static keys", func(c *IssuerConfig) {
+			c.HMACSecret = nil
+			c.Algorithms = []string{"RS256"}
+			c.Keys = []byte("garbage")
+		}},
 		{"negative leeway", func(c *IssuerConfig) { c.Leeway = -time.Second }},
 	}
 	for _, tt := range tests {
