@@ -198,7 +198,7 @@ func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, targe
 	}
 	switch kind {
 	case credSignature:
-		p, err := a.keys.verify(r, target, a.now())
+		p, err := a.keys.verify(ctx, r, target, a.now())
 		if err != nil {
 			return nil, "accesskey", err
 		}
