@@ -204,7 +204,7 @@ func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Ope
 	if err != nil {
 		return nil, fmt.Errorf("classifying: %w", err)
 	}
-	if op.Name != "PutObject" && op.Name != "UploadPart" && r.Header.Get("X-Oss-Copy-Source") != "" {
+	if op.CopySource == "" && r.Header.Get("X-Oss-Copy-Source") != "" {
 		return nil, fmt.Errorf("classifying: %w: x-oss-copy-source on %s", ErrInvalidArgument, op.Name)
 	}
 	if r.ContentLength < 0 && !chunkedOK[op.Name] {
