@@ -21,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -150,7 +151,7 @@ func claimsAt(iss string, now time.Time) jwt.MapClaims {
 	return jwt.MapClaims{
 		"iss": iss, "aud": "ossproxy", "sub": "alice",
 		"exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "nbf": now.Unix(),
-		"groups": []string{"staff"},
+		"groups": []string{"staff"}, "roles": "auditor",
 	}
 }
 
@@ -279,8 +280,14 @@ func TestJWTErrors(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Authenticate: %v", err)
 				}
-				if p.Mode != ModeJWT || p.Subject != "alice" || p.Issuer != srv.URL || len(p.Groups) != 1 {
+				if p.Mode != ModeJWT || p.Name != "alice" || p.Subject != "alice" || p.Issuer != srv.URL ||
+					len(p.Groups) != 1 || p.Groups[0] != "staff" || len(p.Roles) != 1 || p.Roles[0] != "auditor" ||
+					p.ExpiresAt.IsZero() || p.Carrier.Headers[0] != "Authorization" {
 					t.Fatalf("principal = %+v", p)
+				}
+				sig := tt.tok[strings.LastIndexByte(tt.tok, '.')+1:]
+				if s := fmt.Sprintf("%+v", *p); strings.Contains(s, tt.tok) || strings.Contains(s, sig) {
+					t.Fatalf("principal retains the token: %s", s)
 				}
 				return
 			}
@@ -424,25 +431,144 @@ func TestJWKSDownAtStartup(t *testing.T) {
 	srv := newJWKSServer(t, k1)
 	srv.setStatus(http.StatusBadGateway)
 	clock := newTestClock()
+	// New does not fail: the JWKS is retried in the background and on the
+	// first unknown kid.
 	a := newTestAuthenticator(t, Config{
 		Issuers: []IssuerConfig{{Issuer: srv.URL, Audiences: []string{"ossproxy"}, Algorithms: []string{"RS256"}, JWKSURL: srv.URL + "/jwks"}},
 		Now:     clock.Now,
 	})
-	tok := signRS(t, k1, claimsAt(srv.URL, clock.Now()))
-	if _, err := a.Authenticate(t.Context(), bearerRequest(tok), Target{}); !errors.Is(err, ErrTokenUnknownKey) {
-		t.Fatalf("while down: %v", err)
+	if n := srv.fetches.Load(); n != 1 {
+		t.Fatalf("fetches at start-up = %d, want 1", n)
 	}
 	srv.setStatus(0)
-	// The unknown-kid refresh is rate-limited (default 1m), so recovery
-	// comes from the background refresh; a second authenticator shows the
-	// keys are served again.
-	b := newTestAuthenticator(t, Config{
-		Issuers: []IssuerConfig{{Issuer: srv.URL, Audiences: []string{"ossproxy"}, Algorithms: []string{"RS256"}, JWKSURL: srv.URL + "/jwks"}},
-		Now:     clock.Now,
-	})
-	if _, err := b.Authenticate(t.Context(), bearerRequest(tok), Target{}); err != nil {
-		t.Fatalf("after recovery: %v", err)
+	tok := signRS(t, k1, claimsAt(srv.URL, clock.Now()))
+	if _, err := a.Authenticate(t.Context(), bearerRequest(tok), Target{}); err != nil {
+		t.Fatalf("after the JWKS came back: %v", err)
 	}
+	if n := srv.fetches.Load(); n != 2 {
+		t.Fatalf("fetches = %d, want 2 (one refresh for the unknown kid)", n)
+	}
+}
+
+// TestDefaultClockSynctest runs the default clock (time.Now) inside a
+// synctest bubble: the token expires when fake time passes exp + leeway.
+func TestDefaultClockSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		secret := Secret(strings.Repeat("k", 32))
+		a, err := New(t.Context(), Config{
+			Issuers:   []IssuerConfig{{Issuer: "hmac", Audiences: []string{"ossproxy"}, Algorithms: []string{"HS256"}, HMACSecret: secret, Leeway: 5 * time.Second}},
+			CacheSize: -1, // the expirable cache's sweeper would outlive the bubble
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := claimsAt("hmac", time.Now())
+		c["exp"] = time.Now().Add(time.Minute).Unix()
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Authenticate(t.Context(), bearerRequest(tok), Target{}); err != nil {
+			t.Fatalf("fresh: %v", err)
+		}
+		time.Sleep(time.Minute + 4*time.Second)
+		if _, err := a.Authenticate(t.Context(), bearerRequest(tok), Target{}); err != nil {
+			t.Fatalf("within leeway: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+		if _, err := a.Authenticate(t.Context(), bearerRequest(tok), Target{}); !errors.Is(err, ErrTokenExpired) {
+			t.Fatalf("after exp+leeway: %v", err)
+		}
+	})
+}
+
+func TestAuthenticateConcurrent(t *testing.T) {
+	k1 := signingKey{"k1", testRSAKeys()[0]}
+	clock := newTestClock()
+	a := newTestAuthenticator(t, Config{
+		Issuers:   []IssuerConfig{{Issuer: "i", Audiences: []string{"ossproxy"}, Algorithms: []string{"RS256"}, Keys: mustJWKSJSON(t, k1)}},
+		CacheSize: 4,
+		Now:       clock.Now,
+	})
+	toks := make([]string, 8)
+	for i := range toks {
+		c := claimsAt("i", clock.Now())
+		c["sub"] = fmt.Sprint("user", i)
+		toks[i] = signRS(t, k1, c)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				want := (g + i) % len(toks)
+				p, err := a.Authenticate(t.Context(), bearerRequest(toks[want]), Target{})
+				if err != nil || p.Subject != fmt.Sprint("user", want) {
+					t.Errorf("goroutine %d: %v, %v", g, p, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if s := a.CacheStats(); s.Hits+s.Misses != 8*40 || s.Len > 4 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// FuzzAuthenticateToken sends arbitrary bearer tokens: none may be
+// accepted (the fuzzer cannot forge an HMAC), none may panic, and every
+// error is a 401 *Error whose text does not contain the token.
+func FuzzAuthenticateToken(f *testing.F) {
+	secret := Secret(strings.Repeat("f", 32))
+	a, err := New(context.Background(), Config{
+		Issuers:   []IssuerConfig{{Issuer: "hmac", Audiences: []string{"ossproxy"}, Algorithms: []string{"HS256"}, HMACSecret: secret}},
+		CacheSize: -1,
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claimsAt("hmac", time.Now())).SignedString([]byte(strings.Repeat("g", 32)))
+	f.Add(good)
+	f.Add("eyJhbGciOiJub25lIn0.eyJpc3MiOiJobWFjIn0.")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, tok string) {
+		r := bearerRequest("")
+		r.Header.Set("Authorization", "Bearer "+tok)
+		p, err := a.Authenticate(context.Background(), r, Target{})
+		if err == nil {
+			t.Fatalf("forged token accepted: %+v", p)
+		}
+		if StatusCode(err) != http.StatusUnauthorized || ErrorCode(err) == "" {
+			t.Fatalf("error %v: status %d code %q", err, StatusCode(err), ErrorCode(err))
+		}
+		if len(tok) > 16 && strings.Contains(err.Error(), tok) {
+			t.Fatalf("error contains the token: %v", err)
+		}
+	})
+}
+
+// FuzzParseStaticKeys feeds arbitrary PEM/JSON key material to the
+// static key parser: it must not panic, and what it accepts must hold at
+// least one key.
+func FuzzParseStaticKeys(f *testing.F) {
+	der, _ := x509.MarshalPKIXPublicKey(&testRSAKeys()[0].PublicKey)
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	f.Add(mustJWKSJSON(f, signingKey{"k", testRSAKeys()[0]}))
+	f.Add([]byte(`{"kty":"oct","k":"c2VjcmV0"}`))
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		store, err := parseStaticKeys(context.Background(), data)
+		if err != nil {
+			return
+		}
+		keys, err := store.KeyReadAll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) == 0 && !bytes.Contains(data, []byte(`"keys"`)) {
+			t.Fatalf("accepted %q with no keys", data)
+		}
+	})
 }
 
 func TestTokenCache(t *testing.T) {

@@ -43,6 +43,13 @@ func testPolicy(t testing.TB) *Policy {
 			Actions:      []Action{ActionWrite},
 		},
 		{
+			Name:    "auditors",
+			Roles:   []string{"auditor"},
+			Issuers: []string{testIss},
+			Buckets: []string{"audit", "home"},
+			Actions: []Action{ActionRead, ActionList, ActionBucketRead},
+		},
+		{
 			Name:      "sidecar",
 			Anonymous: true,
 			Buckets:   []string{"cache"},
@@ -77,6 +84,12 @@ func TestAuthorizeMatrix(t *testing.T) {
 	// of the access key's rights.
 	fakeUploader := jwtPrincipal("ci", []string{"staff"}, nil)
 	fakeUploader.KeyID = "AKUPLOADER"
+
+	auditor := jwtPrincipal("eve", nil, nil)
+	auditor.Roles = []string{"auditor"}
+	auditorOtherIss := jwtPrincipal("eve", nil, nil)
+	auditorOtherIss.Roles = []string{"auditor"}
+	auditorOtherIss.Issuer = "https://evil.example.com"
 
 	hostile := func(sub string, team any) *Principal {
 		return jwtPrincipal(sub, []string{"staff"}, map[string]any{"team": team})
@@ -121,6 +134,12 @@ func TestAuthorizeMatrix(t *testing.T) {
 		{"uploader read", uploader, ActionRead, "ingest", "in/ci/f.bin", false},
 		{"uploader other folder", uploader, ActionWrite, "ingest", "in/other/f.bin", false},
 		{"jwt posing as access key", fakeUploader, ActionWrite, "ingest", "in/ci/f.bin", false},
+		{"role read", auditor, ActionRead, "audit", "any/key", true},
+		{"role list whole bucket", auditor, ActionList, "home", "", true},
+		{"role bucket read", auditor, ActionBucketRead, "home", "", true},
+		{"role write", auditor, ActionWrite, "audit", "k", false},
+		{"role other issuer", auditorOtherIss, ActionRead, "audit", "k", false},
+		{"no role", alice, ActionRead, "audit", "k", false},
 		{"anonymous read", anon, ActionRead, "cache", "k", true},
 		{"anonymous bucket read", anon, ActionBucketRead, "cache", "", true},
 		{"anonymous write", anon, ActionWrite, "cache", "k", false},
