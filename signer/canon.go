@@ -84,13 +84,15 @@ func CanonicalResourceV1(bucket, key, rawQuery string) string {
 	return string(appendCanonicalResourceV1(nil, bucket, key, rawQuery))
 }
 
-// CanonicalQueryV4 returns the V4 canonical query string of rawQuery, as
-// SDK-v2 computes it: '+' is read as %20, pairs are sorted by their
-// encoded key, a repeated key takes its last value, and an empty value is
-// written as a bare key. Pairs are otherwise kept as encoded on the wire,
-// so the raw query must already be RFC 3986-encoded (as every OSS SDK
-// sends it). skip, if non-empty, names a parameter to leave out (the
-// presigned x-oss-signature).
+// CanonicalQueryV4 returns the V4 canonical query string of rawQuery:
+// every key and value RFC 3986-encoded (upper-case hex, '+' read as a
+// space), pairs sorted by encoded key, a repeated key taking its last
+// value (as SDK-v2 does), and an empty value written as a bare key. A
+// component already in that form is kept byte for byte, which is what
+// SDK-v2 signs; others (ali-oss sends ( ) ! * and the quote raw but signs
+// them encoded) are decoded and re-encoded. A component that does not
+// decode is kept as sent. skip, if non-empty, names a parameter to leave
+// out (the presigned x-oss-signature).
 func CanonicalQueryV4(rawQuery, skip string) string {
 	var st [16]qpair
 	return string(appendCanonicalQueryV4(nil, rawQuery, skip, st[:0]))
@@ -100,9 +102,6 @@ func CanonicalQueryV4(rawQuery, skip string) string {
 type qpair struct{ k, v string }
 
 func appendCanonicalQueryV4(dst []byte, rawQuery, skip string, pairs []qpair) []byte {
-	if strings.IndexByte(rawQuery, '+') >= 0 {
-		rawQuery = strings.ReplaceAll(rawQuery, "+", "%20")
-	}
 	for q := rawQuery; q != ""; {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
@@ -110,6 +109,7 @@ func appendCanonicalQueryV4(dst []byte, rawQuery, skip string, pairs []qpair) []
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
+		k, v = normalizeRFC3986(k), normalizeRFC3986(v)
 		if skip != "" && k == skip {
 			continue
 		}
@@ -140,6 +140,51 @@ func appendCanonicalQueryV4(dst []byte, rawQuery, skip string, pairs []qpair) []
 		}
 	}
 	return dst
+}
+
+// isRFC3986 reports whether s is in canonical RFC 3986 form: unreserved
+// bytes, and %XX escapes with upper-case hex of bytes that are not
+// unreserved.
+func isRFC3986(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved(c) {
+			continue
+		}
+		if c != '%' || i+2 >= len(s) {
+			return false
+		}
+		h, l := unhexUpper(s[i+1]), unhexUpper(s[i+2])
+		if h < 0 || l < 0 || unreserved(byte(h<<4|l)) {
+			return false
+		}
+		i += 2
+	}
+	return true
+}
+
+func unhexUpper(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'A' <= c && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
+}
+
+// normalizeRFC3986 returns s, a raw query component, in canonical RFC
+// 3986 form ('+' meaning a space); s itself when it already is, or when it
+// does not decode.
+func normalizeRFC3986(s string) string {
+	if isRFC3986(s) {
+		return s
+	}
+	d, err := url.QueryUnescape(s)
+	if err != nil {
+		return s
+	}
+	return string(appendEscapePath(make([]byte, 0, len(d)*3), d, false))
 }
 
 // lowerLess reports whether ASCII-lowercased a sorts before lowercased b.
