@@ -81,8 +81,9 @@ type Operation struct {
 	// CopySource, when non-empty, is the canonical x-oss-copy-source to
 	// forward: "/bucket/" + the re-encoded decoded key [+ "?versionId=…"].
 	CopySource string
-	// Body is the DeleteMultipleObjects body, read once and forwarded
-	// byte for byte; nil for every other operation (their bodies stream).
+	// Body is the DeleteMultipleObjects body, or the body of a
+	// non-streaming operation sent without Content-Length, read once and
+	// forwarded byte for byte with a length; nil when the body streams.
 	Body []byte
 }
 
@@ -154,8 +155,30 @@ var objectOps = map[[2]string]struct {
 	{http.MethodPost, "x-oss-process"}: {"", 0}, // explicit: saveas writes elsewhere
 }
 
-// Operations whose body may arrive without Content-Length (chunked).
-var chunkedOK = map[string]bool{"PutObject": true, "UploadPart": true, "AppendObject": true, "DeleteMultipleObjects": true}
+// Operations whose body streams upstream even without Content-Length
+// (chunked), as OSS accepts.
+var streamingOps = map[string]bool{"PutObject": true, "UploadPart": true, "AppendObject": true}
+
+// MaxBufferedBody is the largest body without Content-Length the proxy
+// reads for an operation that does not stream (CompleteMultipartUpload,
+// configuration XML, and the empty bodies SDKs send chunked). Larger
+// ones are refused with 411 MissingContentLength.
+const MaxBufferedBody = 2 << 20
+
+// readBounded reads all of body, failing with ErrEntityTooLarge past limit.
+func readBounded(body io.Reader, limit int64) ([]byte, error) {
+	if body == nil || body == http.NoBody {
+		return []byte{}, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading request body: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, ErrEntityTooLarge
+	}
+	return b, nil
+}
 
 // Classifier turns a routed request into an Operation. It is immutable
 // and safe for concurrent use.
@@ -169,8 +192,10 @@ func NewClassifier(rt *Router) *Classifier { return &Classifier{router: rt} }
 
 // Classify maps r, already routed to rte, to an Operation. ignore names
 // query parameters to disregard (the caller's credential parameters).
-// For DeleteMultipleObjects it reads r.Body (at most MaxDeleteBodySize)
-// and returns the bytes in Operation.Body; it reads no other body.
+// For DeleteMultipleObjects it reads r.Body (at most MaxDeleteBodySize),
+// and for a non-streaming operation without Content-Length at most
+// MaxBufferedBody, and returns the bytes in Operation.Body; PutObject,
+// UploadPart and AppendObject bodies are never read.
 // Unknown sub-resources and methods are denied: errors wrap
 // ErrUnsupported, ErrMethodNotAllowed, ErrInvalidArgument,
 // ErrInvalidURI, ErrMissingContentLength, ErrMalformedXML,
@@ -207,8 +232,18 @@ func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Ope
 	if op.CopySource == "" && r.Header.Get("X-Oss-Copy-Source") != "" {
 		return nil, fmt.Errorf("classifying: %w: x-oss-copy-source on %s", ErrInvalidArgument, op.Name)
 	}
-	if r.ContentLength < 0 && !chunkedOK[op.Name] {
-		return nil, fmt.Errorf("classifying %s: %w", op.Name, ErrMissingContentLength)
+	if r.ContentLength < 0 && !streamingOps[op.Name] && op.Body == nil {
+		// The SDKs send even empty bodies chunked (InitiateMultipartUpload,
+		// CopyObject, PutBucketAcl). Such bodies are small XML or nothing:
+		// read them, bounded, and forward them with a length.
+		body, err := readBounded(r.Body, MaxBufferedBody)
+		if errors.Is(err, ErrEntityTooLarge) {
+			return nil, fmt.Errorf("classifying %s: %w", op.Name, ErrMissingContentLength)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("classifying %s: %w", op.Name, err)
+		}
+		op.Body = body
 	}
 	return op, nil
 }
@@ -365,15 +400,9 @@ func (c *Classifier) deleteMultiple(r *http.Request, bucket string) (*Operation,
 	if r.ContentLength > MaxDeleteBodySize {
 		return nil, ErrEntityTooLarge
 	}
-	if r.Body == nil {
-		return nil, fmt.Errorf("%w: empty body", ErrMalformedXML)
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxDeleteBodySize+1))
+	body, err := readBounded(r.Body, MaxDeleteBodySize)
 	if err != nil {
-		return nil, fmt.Errorf("reading delete body: %w", err)
-	}
-	if len(body) > MaxDeleteBodySize {
-		return nil, ErrEntityTooLarge
+		return nil, err
 	}
 	var d deleteRequest
 	dec := xml.NewDecoder(bytes.NewReader(body))

@@ -66,7 +66,8 @@ func TestClassify(t *testing.T) {
 		{name: "UploadPart", method: "PUT", target: "/bkt/big?partNumber=1&uploadId=u", op: "UploadPart", checks: []Check{{ActionWrite, "bkt", "big"}}},
 		{name: "UploadPart without number", method: "PUT", target: "/bkt/big?uploadId=u", wantErr: ErrInvalidArgument},
 		{name: "CompleteMultipartUpload", method: "POST", target: "/bkt/big?uploadId=u&encoding-type=url", op: "CompleteMultipartUpload", checks: []Check{{ActionWrite, "bkt", "big"}}},
-		{name: "Complete chunked", method: "POST", target: "/bkt/big?uploadId=u", chunked: true, wantErr: ErrMissingContentLength},
+		{name: "Complete chunked is buffered", method: "POST", target: "/bkt/big?uploadId=u", chunked: true, op: "CompleteMultipartUpload", checks: []Check{{ActionWrite, "bkt", "big"}}},
+		{name: "Complete chunked too large", method: "POST", target: "/bkt/big?uploadId=u", chunked: true, header: hdr{"Test-Body-Size": "big"}, wantErr: ErrMissingContentLength},
 		{name: "AbortMultipartUpload", method: "DELETE", target: "/bkt/big?uploadId=u", op: "AbortMultipartUpload", checks: []Check{{ActionWrite, "bkt", "big"}}},
 		{name: "ListParts", method: "GET", target: "/bkt/big?uploadId=u&max-parts=10", op: "ListParts", checks: []Check{{ActionList, "bkt", "big"}}},
 		{name: "GetObjectAcl", method: "GET", target: "/bkt/a?acl", op: "GetObjectAcl", checks: []Check{{ActionRead, "bkt", "a"}}},
@@ -85,7 +86,8 @@ func TestClassify(t *testing.T) {
 		{name: "case matters", method: "GET", target: "/bkt/a?ACL", wantErr: ErrUnsupported},
 		{name: "POST object", method: "POST", target: "/bkt/a", wantErr: ErrUnsupported},
 		{name: "OPTIONS object", method: "OPTIONS", target: "/bkt/a", wantErr: ErrUnsupported},
-		{name: "GET with chunked body", method: "GET", target: "/bkt/a", chunked: true, wantErr: ErrMissingContentLength},
+		{name: "CopyObject chunked empty body", method: "PUT", target: "/bkt/dst", chunked: true, header: hdr{"X-Oss-Copy-Source": "/bkt/src"}, op: "CopyObject",
+			checks: []Check{{ActionWrite, "bkt", "dst"}, {ActionRead, "bkt", "src"}}, copySource: "/bkt/src"},
 		{name: "presign params ignored", method: "GET", target: "/bkt/a?OSSAccessKeyId=AK&Expires=1&Signature=s", op: "GetObject", checks: []Check{{ActionRead, "bkt", "a"}}},
 		{name: "V4 presign params ignored", method: "GET", target: "/bkt/a?x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-credential=c&x-oss-date=d&x-oss-expires=60&x-oss-signature=s", op: "GetObject", checks: []Check{{ActionRead, "bkt", "a"}}},
 		{name: "caller token param ignored", method: "GET", target: "/bkt/a?access_token=t", op: "GetObject", checks: []Check{{ActionRead, "bkt", "a"}}},
@@ -117,6 +119,9 @@ func TestClassify(t *testing.T) {
 			if tc.chunked {
 				r.ContentLength = -1
 				r.Body = io.NopCloser(strings.NewReader("data"))
+				if tc.header["Test-Body-Size"] == "big" {
+					r.Body = io.NopCloser(io.LimitReader(zeros{}, MaxBufferedBody+1))
+				}
 			}
 			op, err := classifyRequest(c, rt, r, []string{"access_token"})
 			if !errors.Is(err, tc.wantErr) {
@@ -125,12 +130,19 @@ func TestClassify(t *testing.T) {
 			if err != nil {
 				return
 			}
+			if streamingOps[op.Name] == (op.Body != nil) && tc.chunked {
+				t.Errorf("%s chunked: buffered %v", op.Name, op.Body != nil)
+			}
 			if op.Name != tc.op || !reflect.DeepEqual(op.Checks, tc.checks) || op.CopySource != tc.copySource {
 				t.Errorf("got %s %v copy %q, want %s %v copy %q", op.Name, op.Checks, op.CopySource, tc.op, tc.checks, tc.copySource)
 			}
 		})
 	}
 }
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 func classifyRequest(c *Classifier, rt *Router, r *http.Request, ignore []string) (*Operation, error) {
 	rte, err := rt.Route(r)
