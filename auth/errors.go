@@ -68,7 +68,9 @@ var (
 	// Code "InvalidToken.Algorithm", 401.
 	ErrTokenAlgorithm = newError(http.StatusUnauthorized, "InvalidToken.Algorithm", "token algorithm is not allowed")
 	// ErrTokenUnknownKey: no key of the issuer has the token's kid, even
-	// after the rate-limited JWKS refresh. Code "InvalidToken.UnknownKeyId", 401.
+	// after the rate-limited JWKS refresh (or the refresh did not finish
+	// within the issuer's KeyLookupTimeout), or the key found does not fit
+	// the token (its JWK alg differs). Code "InvalidToken.UnknownKeyId", 401.
 	ErrTokenUnknownKey = newError(http.StatusUnauthorized, "InvalidToken.UnknownKeyId", "token signing key is unknown")
 	// ErrTokenClaims: a required claim is missing or has a value the issuer
 	// configuration does not accept. Code "InvalidToken.Claims", 401.

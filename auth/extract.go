@@ -32,84 +32,94 @@ func presignParams(v4 bool) []string {
 
 // extract returns the kind of credential, the bearer token (for
 // credBearer) and where it was found. It fails with ErrTokenTooLarge before
-// looking at an oversized token, and with ErrTokenMalformed when several
-// different credentials are present or a bearer value is empty. query is
-// the parsed query string (nil for none).
+// looking at an oversized token, and with ErrTokenMalformed when a bearer
+// value is empty, when a header or parameter is repeated, or when the
+// request carries two different credentials (two different tokens, or a
+// token and an OSS signature): the proxy strips only the credential that
+// was used, so an ambiguous request could leak the other one upstream.
+// query is the parsed query string (nil for none).
 func (e *extractor) extract(h http.Header, query url.Values) (credentialKind, string, Carrier, error) {
 	var (
 		tok     string
 		carrier Carrier
-		n       int
+		sig     bool // an OSS signature: Authorization header or presign params
 	)
 	take := func(v string, c Carrier) error {
-		if len(v) > e.maxToken {
+		switch {
+		case len(v) > e.maxToken:
 			return ErrTokenTooLarge
-		}
-		if v == "" {
+		case v == "":
 			return ErrTokenMalformed
+		case tok != "" && v != tok:
+			return ErrTokenMalformed // two different tokens
 		}
-		if n > 0 && v != tok {
-			return ErrTokenMalformed // two different tokens: ambiguous
-		}
-		if n == 0 {
-			tok, carrier = v, c
-		} else {
-			carrier.Headers = append(carrier.Headers, c.Headers...)
-			carrier.QueryParams = append(carrier.QueryParams, c.QueryParams...)
-		}
-		n++
+		tok = v
+		carrier.Headers = append(carrier.Headers, c.Headers...)
+		carrier.QueryParams = append(carrier.QueryParams, c.QueryParams...)
 		return nil
 	}
-
-	authz := h.Values("Authorization")
-	if len(authz) > 1 {
-		return credNone, "", Carrier{}, ErrTokenMalformed
+	fail := func(err error) (credentialKind, string, Carrier, error) {
+		return credNone, "", Carrier{}, err
 	}
-	if len(authz) == 1 {
+
+	switch authz := h.Values("Authorization"); len(authz) {
+	case 0:
+	case 1:
 		scheme, rest, _ := strings.Cut(strings.TrimSpace(authz[0]), " ")
 		switch {
 		case strings.EqualFold(scheme, "Bearer"):
 			if err := take(strings.TrimSpace(rest), Carrier{Headers: []string{"Authorization"}}); err != nil {
-				return credNone, "", Carrier{}, err
+				return fail(err)
 			}
 		case scheme == "OSS" || scheme == "OSS4-HMAC-SHA256":
-			return credSignature, "", Carrier{Headers: []string{"Authorization"}}, nil
+			sig = true
+			carrier.Headers = []string{"Authorization"}
 		default:
-			return credNone, "", Carrier{}, ErrTokenMalformed
+			return fail(ErrTokenMalformed)
 		}
+	default:
+		return fail(ErrTokenMalformed)
 	}
 	if e.header != "" {
-		if vs := h.Values(e.header); len(vs) > 0 {
-			if len(vs) > 1 {
-				return credNone, "", Carrier{}, ErrTokenMalformed
-			}
+		switch vs := h.Values(e.header); len(vs) {
+		case 0:
+		case 1:
 			v := strings.TrimSpace(vs[0])
 			if scheme, rest, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
 				v = strings.TrimSpace(rest)
 			}
 			if err := take(v, Carrier{Headers: []string{e.header}}); err != nil {
-				return credNone, "", Carrier{}, err
+				return fail(err)
 			}
+		default:
+			return fail(ErrTokenMalformed)
 		}
 	}
 	if e.param != "" {
 		if vs, ok := query[e.param]; ok {
 			if len(vs) != 1 {
-				return credNone, "", Carrier{}, ErrTokenMalformed
+				return fail(ErrTokenMalformed)
 			}
 			if err := take(vs[0], Carrier{QueryParams: []string{e.param}}); err != nil {
-				return credNone, "", Carrier{}, err
+				return fail(err)
 			}
 		}
 	}
-	if n > 0 {
+	switch {
+	case query.Has("OSSAccessKeyId") || query.Has("Signature"):
+		sig = true
+		carrier.QueryParams = append(carrier.QueryParams, presignParams(false)...)
+	case query.Has("x-oss-signature") || query.Has("x-oss-credential"):
+		sig = true
+		carrier.QueryParams = append(carrier.QueryParams, presignParams(true)...)
+	}
+	switch {
+	case sig && tok != "":
+		return fail(ErrTokenMalformed) // a token and a signature
+	case sig:
+		return credSignature, "", carrier, nil
+	case tok != "":
 		return credBearer, tok, carrier, nil
-	}
-	if query.Has("OSSAccessKeyId") || query.Has("Signature") {
-		return credSignature, "", Carrier{QueryParams: presignParams(false)}, nil
-	}
-	if query.Has("x-oss-signature") || query.Has("x-oss-credential") {
-		return credSignature, "", Carrier{QueryParams: presignParams(true)}, nil
 	}
 	return credNone, "", Carrier{}, nil
 }

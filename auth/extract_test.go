@@ -38,6 +38,9 @@ func TestExtract(t *testing.T) {
 		{name: "oss v1 header", headers: map[string][]string{"Authorization": {"OSS AK:sig"}}, kind: credSignature, carrier: Carrier{Headers: []string{"Authorization"}}},
 		{name: "oss v4 header", headers: map[string][]string{"Authorization": {"OSS4-HMAC-SHA256 Credential=AK/20250101/cn-hangzhou/oss/aliyun_v4_request,Signature=ab"}}, kind: credSignature, carrier: Carrier{Headers: []string{"Authorization"}}},
 		{name: "presigned v1", query: "OSSAccessKeyId=AK&Expires=1&Signature=x", kind: credSignature, carrier: Carrier{QueryParams: presignParams(false)}},
+		{name: "token and v1 signature header", headers: map[string][]string{"Authorization": {"OSS AK:sig"}}, query: "access_token=a.b.c", err: ErrTokenMalformed},
+		{name: "token header and presign", headers: map[string][]string{"X-Auth-Token": {"a.b.c"}}, query: "OSSAccessKeyId=AK&Expires=1&Signature=x", err: ErrTokenMalformed},
+		{name: "bearer and presign v4", headers: map[string][]string{"Authorization": {"Bearer a.b.c"}}, query: "x-oss-credential=AK&x-oss-signature=ab", err: ErrTokenMalformed},
 		{name: "presigned v4", query: "x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-credential=AK&x-oss-signature=ab", kind: credSignature, carrier: Carrier{QueryParams: presignParams(true)}},
 	}
 	for _, tt := range tests {
@@ -107,7 +110,14 @@ func FuzzExtract(f *testing.F) {
 			if len(carrier.Headers)+len(carrier.QueryParams) == 0 {
 				t.Fatal("bearer without carrier")
 			}
-		case credNone, credSignature:
+		case credSignature:
+			if tok != "" || len(carrier.Headers)+len(carrier.QueryParams) == 0 {
+				t.Fatalf("signature with token %q, carrier %+v", tok, carrier)
+			}
+			if q.Has("access_token") || len(h.Values("X-Auth-Token")) > 0 {
+				t.Fatal("signature accepted alongside a token")
+			}
+		case credNone:
 			if tok != "" {
 				t.Fatalf("kind %v with token", kind)
 			}

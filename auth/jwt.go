@@ -42,8 +42,8 @@ type IssuerConfig struct {
 	// Keys are static verification keys: PEM public keys or certificates,
 	// or a JWK / JWK Set in JSON. The caller reads the file.
 	Keys []byte `yaml:"-"`
-	// HMACSecret is the shared secret for HS256/384/512. The caller reads
-	// it from the environment or a file.
+	// HMACSecret is the shared secret for HS256/384/512, at least 32
+	// bytes. The caller reads it from the environment or a file.
 	HMACSecret Secret `yaml:"-"`
 
 	// Leeway is the clock skew allowed for exp, nbf and iat (0: 30s).
