@@ -66,6 +66,9 @@ func (c *Chain) Retrieve(ctx context.Context) (Credentials, error) {
 			continue
 		}
 		if err != nil {
+			if len(tried) > 0 {
+				return Credentials{}, fmt.Errorf("credentials chain (%s; nothing found in %s): %w", c.names[i], strings.Join(tried, ", "), err)
+			}
 			return Credentials{}, fmt.Errorf("credentials chain (%s): %w", c.names[i], err)
 		}
 		if c.sticky.CompareAndSwap(0, int32(i+1)) {
@@ -116,13 +119,12 @@ func NewDefaultChain(cfg ChainConfig) (*Chain, error) {
 		return nil, fmt.Errorf("configuring credentials chain: %w: nil Getenv", ErrInvalid)
 	}
 	env := cfg.Getenv
+	sc := cfg.STSConfig
+	if fromEnv := STSConfigFromEnv(env); fromEnv.Endpoint != "" || fromEnv.Region != "" {
+		sc.Endpoint, sc.Region, sc.VPC = fromEnv.Endpoint, fromEnv.Region, fromEnv.VPC
+	}
 	sts := cfg.STS
 	if sts == nil {
-		sc := cfg.STSConfig
-		fromEnv := STSConfigFromEnv(env)
-		if fromEnv.Endpoint != "" || fromEnv.Region != "" {
-			sc.Endpoint, sc.Region, sc.VPC = fromEnv.Endpoint, fromEnv.Region, fromEnv.VPC
-		}
 		c, err := NewSTSClient(sc)
 		if err != nil {
 			return nil, fmt.Errorf("configuring credentials chain: %w", err)
@@ -133,7 +135,8 @@ func NewDefaultChain(cfg ChainConfig) (*Chain, error) {
 	if ecsCfg.RoleName == "" {
 		ecsCfg.RoleName = env(EnvECSMetadata)
 	}
-	opts := ProfileOptions{STS: sts, ECS: ecsCfg, ReadFile: cfg.ReadFile}
+	// Profiles may name their own sts_region unless an STS client was given.
+	opts := ProfileOptions{STS: cfg.STS, STSConfig: sc, ECS: ecsCfg, ReadFile: cfg.ReadFile}
 	profile := env(EnvProfile)
 
 	entries := []ChainEntry{{"env", NewEnv(env)}}

@@ -376,3 +376,31 @@ func FuzzParseCredentialsFile(f *testing.F) {
 		}
 	})
 }
+
+func TestCLIProfileSTSRegion(t *testing.T) {
+	data := []byte(`{"profiles":[{"name":"r","mode":"RamRoleArn","access_key_id":"LTAIx0000000001","access_key_secret":"s",
+		"ram_role_arn":"acs:ram::1234567890123456:role/a","sts_region":"cn-shanghai","enable_vpc":true}]}`)
+	tests := []struct {
+		name string
+		opts ProfileOptions
+		want string
+	}{
+		{"profile region", ProfileOptions{}, "sts-vpc.cn-shanghai.aliyuncs.com"},
+		{"configured endpoint wins", ProfileOptions{STSConfig: STSConfig{Endpoint: "sts.example.internal"}}, "sts.example.internal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParseCLIProfile(data, "r", tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ar, ok := p.(*AssumeRoleProvider)
+			if !ok {
+				t.Fatalf("provider %T", p)
+			}
+			if got := ar.client.(*STSClient).Endpoint(); got != tt.want {
+				t.Fatalf("endpoint = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
