@@ -36,7 +36,7 @@ type Config struct {
 	CacheSize int `yaml:"cache_size"`
 	// CacheTTL caps how long a verified token is cached (0: 5m), so keys
 	// removed from a JWKS stop working within it. An entry is never used
-	// after the token's exp, whatever the TTL.
+	// after the token's exp, whatever the TTL. Both are checked with Now.
 	CacheTTL time.Duration `yaml:"cache_ttl"`
 
 	// AccessKeys are the proxy-issued access keys for OSS-signing clients.
@@ -67,6 +67,12 @@ type Target struct {
 	Key    string
 }
 
+// cacheEntry is a verified principal, usable until min(exp, added+TTL).
+type cacheEntry struct {
+	p     *Principal
+	until time.Time
+}
+
 // CacheStats counts verified-token cache lookups.
 type CacheStats struct {
 	Hits, Misses uint64
@@ -79,7 +85,8 @@ type Authenticator struct {
 	ext        extractor
 	issuers    map[string]*issuer
 	unverified *jwt.Parser
-	cache      *expirable.LRU[[sha256.Size]byte, *Principal]
+	cache      *expirable.LRU[[sha256.Size]byte, cacheEntry]
+	cacheTTL   time.Duration
 	hits       atomic.Uint64
 	misses     atomic.Uint64
 	keys       *accessKeys
@@ -101,8 +108,11 @@ const (
 // refreshes: cancel it to stop them. Errors wrap [ErrInvalidConfig] or the
 // cause.
 //
-// With caching enabled, the cache's expiry goroutine (from
-// golang-lru/v2/expirable) runs for the life of the process.
+// The token cache is an expirable.LRU with its background sweeper off (in
+// golang-lru v2.0.7 that goroutine can never be stopped, so every New would
+// leak one); entries expire on lookup by the injected clock instead, and
+// the LRU bound evicts the rest. New starts no goroutine except keyfunc's
+// JWKS refreshers, which end with ctx.
 func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	a := &Authenticator{
 		ext: extractor{
@@ -124,8 +134,8 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	if cfg.MaxTokenSize < 0 {
-		return nil, fmt.Errorf("negative max_token_size: %w", ErrInvalidConfig)
+	if cfg.MaxTokenSize < 0 || cfg.CacheTTL < 0 {
+		return nil, fmt.Errorf("negative max_token_size or cache_ttl: %w", ErrInvalidConfig)
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -142,7 +152,10 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		a.issuers[ic.Issuer] = is
 	}
 	if cfg.CacheSize >= 0 && len(a.issuers) > 0 {
-		a.cache = expirable.NewLRU[[sha256.Size]byte, *Principal](cmp.Or(cfg.CacheSize, defaultCacheSize), nil, cmp.Or(cfg.CacheTTL, defaultCacheTTL))
+		// TTL 0 turns off expirable's sweeper goroutine; cacheEntry.until
+		// does the expiry.
+		a.cache = expirable.NewLRU[[sha256.Size]byte, cacheEntry](cmp.Or(cfg.CacheSize, defaultCacheSize), nil, 0)
+		a.cacheTTL = cmp.Or(cfg.CacheTTL, defaultCacheTTL)
 	}
 	keys, err := newAccessKeys(cfg.AccessKeys, cfg.AccessKeyRegion)
 	if err != nil {
@@ -232,10 +245,10 @@ func (a *Authenticator) verifyToken(ctx context.Context, tok string) (*Principal
 	var sum [sha256.Size]byte
 	if a.cache != nil {
 		sum = sha256.Sum256([]byte(tok))
-		if p, ok := a.cache.Get(sum); ok {
-			if a.now().Before(p.ExpiresAt) {
+		if e, ok := a.cache.Get(sum); ok {
+			if a.now().Before(e.until) {
 				a.hits.Add(1)
-				return p, nil
+				return e.p, nil
 			}
 			a.cache.Remove(sum)
 		}
@@ -249,8 +262,14 @@ func (a *Authenticator) verifyToken(ctx context.Context, tok string) (*Principal
 	if err != nil {
 		return nil, err
 	}
-	if a.cache != nil && a.now().Before(p.ExpiresAt) {
-		a.cache.Add(sum, p)
+	if a.cache != nil {
+		now := a.now()
+		if until := now.Add(a.cacheTTL); now.Before(p.ExpiresAt) {
+			if p.ExpiresAt.Before(until) {
+				until = p.ExpiresAt
+			}
+			a.cache.Add(sum, cacheEntry{p: p, until: until})
+		}
 	}
 	return p, nil
 }
