@@ -156,6 +156,7 @@ func TestCachedProvidersAgainstCloud(t *testing.T) {
 		// written a new one. The fake STS refuses the old token, so the
 		// refresh succeeds only if the file is read again.
 		cloud.Clock.Advance(15 * time.Minute)
+		defer cloud.Clock.Advance(-15 * time.Minute) // STS checks request timestamps against it
 		if err := cloud.OIDC.WriteTokenFile(tokenFile, sub, 10*time.Minute); err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +177,48 @@ func TestCachedProvidersAgainstCloud(t *testing.T) {
 		}
 	})
 
+	t.Run("sts failure paths", func(t *testing.T) {
+		c := NewCache(role, CacheOptions{Logger: log})
+		defer c.Close()
+		cr, err := c.Retrieve(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, cr.AccessKeySecret, cr.SecurityToken)
+		inj := cloud.Faults.Add(osstest.EndpointSTS, osstest.Fault{Status: http.StatusServiceUnavailable})
+		c.Invalidate(cr)
+		_, err = c.Retrieve(t.Context())
+		inj.Remove()
+		if !errors.Is(err, ErrExpired) || !errors.Is(err, ErrSTS) {
+			t.Fatalf("err = %v; want ErrExpired wrapping an STS error", err)
+		}
+		errText := err.Error()
+
+		const wrong = "Wr0ngSecretForSignature"
+		secrets = append(secrets, wrong)
+		badBase, err := NewAssumeRole(NewStatic(cloud.Admin.AccessKeyID, wrong, ""), sts, AssumeRoleInput{RoleARN: cloud.Role.ARN})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := NewCache(badBase, CacheOptions{Logger: log})
+		defer bad.Close()
+		_, err = bad.Retrieve(t.Context())
+		var se *STSError
+		if !errors.As(err, &se) || se.Code != "SignatureDoesNotMatch" || !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v; want ErrUnavailable wrapping SignatureDoesNotMatch", err)
+		}
+		errText += err.Error()
+		for _, s := range secrets {
+			if strings.Contains(errText, s) {
+				t.Fatalf("an error string contains a secret: %s", errText)
+			}
+		}
+	})
+
 	out := logs.String()
+	if !strings.Contains(out, "refreshing credentials failed") || !strings.Contains(out, "SignatureDoesNotMatch") {
+		t.Fatalf("failures were not logged:\n%s", out)
+	}
 	if !strings.Contains(out, "credentials refreshed") {
 		t.Fatalf("no refresh was logged:\n%s", out)
 	}
