@@ -189,7 +189,14 @@ func (pol *Policy) Authorize(p *Principal, action Action, bucket, key string) er
 	if pol == nil || p == nil || bits.OnesCount16(uint16(action)) != 1 || action&^ActionAll != 0 {
 		return ErrDenied
 	}
-	if action&objectActions == 0 && action != ActionServiceList && key != "" {
+	switch {
+	case action == ActionServiceList:
+		if bucket != "" || key != "" {
+			return fmt.Errorf("service-level action with a bucket or key: %w", ErrDenied)
+		}
+	case bucket == "":
+		return fmt.Errorf("%s without a bucket: %w", action, ErrDenied)
+	case action&objectActions == 0 && key != "":
 		return fmt.Errorf("bucket-level action %s with a key: %w", action, ErrDenied)
 	}
 	dotty := hasDotSegment(key)

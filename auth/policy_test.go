@@ -148,6 +148,8 @@ func TestAuthorizeMatrix(t *testing.T) {
 		{"action set refused", root, ActionRead | ActionWrite, "b", "k", false},
 		{"zero action", root, 0, "b", "k", false},
 		{"bucket action with key", root, ActionBucketRead, "b", "k", false},
+		{"object action without bucket", root, ActionRead, "", "k", false},
+		{"service list with bucket", root, ActionServiceList, "b", "", false},
 
 		// Hostile claims never widen a prefix.
 		{"sub with slash", hostile("alice/../bob", "red"), ActionRead, "home", "users/alice/../bob/x", false},
