@@ -415,6 +415,9 @@ func (o *OSS) route(r *http.Request) (bucket, key string, hasKey bool) {
 // ServeHTTP implements the OSS REST API.
 func (o *OSS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := o.newRequestID()
+	if r.Body == nil { // a client-side request handed straight to the handler
+		r.Body = http.NoBody
+	}
 	h := w.Header()
 	h.Set("X-Oss-Request-Id", reqID)
 	h.Set("Date", o.acct.Clock.Now().UTC().Format(http.TimeFormat))

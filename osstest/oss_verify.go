@@ -284,8 +284,8 @@ func canonicalQueryV4(raw string, presigned bool) (string, bool) {
 		if err1 != nil || err2 != nil {
 			return "", false
 		}
-		if presigned && dk == "x-oss-signature" {
-			continue
+		if dk == "" || presigned && dk == "x-oss-signature" {
+			continue // the SDK signer writes nothing for an empty key either
 		}
 		pairs = append(pairs, kv{escapeRFC3986(dk, true), escapeRFC3986(dv, true)})
 	}

@@ -107,7 +107,7 @@ func TestVerifiersAgree(t *testing.T) {
 	}
 }
 
-func verifyInputFor(t *testing.T, o *OSS, r *http.Request) *verifyInput {
+func verifyInputFor(t testing.TB, o *OSS, r *http.Request) *verifyInput {
 	t.Helper()
 	q := r.URL.Query()
 	a, e := parseAuth(r, q)
