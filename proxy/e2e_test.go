@@ -530,3 +530,54 @@ func rawDo(base, method, target, token string, header map[string]string) (int, e
 	}
 	return sendRaw(host, b.String())
 }
+
+// TestEndToEndExpiredToken gives the proxy STS credentials that expire
+// upstream: OSS answers SecurityTokenExpired, the proxy invalidates them
+// and retries once with fresh ones for a replayable request, and passes
+// the error through for a streamed body it cannot replay.
+func TestEndToEndExpiredToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	sts := e.cloud.Account.MintSTS("acs:ram::"+osstest.DefaultAccountID+":assumed-role/ossproxy/e2e", 15*time.Minute)
+	admin := e.upstream.cur
+	mint := func() signer.Credentials {
+		return signer.Credentials{AccessKeyID: sts.AccessKeyID, AccessKeySecret: sts.AccessKeySecret, SecurityToken: sts.SecurityToken}
+	}
+	e.upstream.mu.Lock()
+	e.upstream.cur, e.upstream.next = mint(), func() signer.Credentials { return admin }
+	e.upstream.mu.Unlock()
+
+	root := e.client(e.tokens["root"])
+	if _, err := root.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("k"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatalf("PutObject with valid STS credentials: %v", err)
+	}
+	e.cloud.Clock.Advance(20 * time.Minute) // the STS token is now expired upstream
+
+	// A streamed PUT body cannot be replayed: OSS's answer passes through.
+	_, err := root.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("k2"), Body: io.MultiReader(strings.NewReader("v2"))})
+	if se, ok := errors.AsType[*oss.ServiceError](err); !ok || se.Code != "SecurityTokenExpired" {
+		t.Fatalf("streamed PUT with expired token: %v", err)
+	}
+	e.upstream.mu.Lock()
+	if got := e.upstream.invalidated; len(got) != 1 || got[0] != sts.AccessKeyID {
+		t.Errorf("invalidated %v, want the STS key", got)
+	}
+	e.upstream.cur = mint() // stale again, for the replayable case
+	e.upstream.invalidated = nil
+	e.upstream.mu.Unlock()
+
+	before := e.upstreamCount()
+	get, err := root.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("k")})
+	if err != nil {
+		t.Fatalf("GET after expiry: %v", err)
+	}
+	get.Body.Close()
+	if n := e.upstreamCount() - before; n != 2 {
+		t.Errorf("%d upstream requests, want 2 (expired, retried)", n)
+	}
+	e.upstream.mu.Lock()
+	defer e.upstream.mu.Unlock()
+	if got := e.upstream.invalidated; len(got) != 1 || got[0] != sts.AccessKeyID || e.upstream.cur.AccessKeyID != admin.AccessKeyID {
+		t.Errorf("invalidated %v, now using %s", got, signer.MaskID(e.upstream.cur.AccessKeyID))
+	}
+}

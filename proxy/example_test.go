@@ -1,0 +1,75 @@
+package proxy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/ossproxy/ossproxy/proxy"
+	"github.com/ossproxy/ossproxy/signer"
+)
+
+// Example puts a Handler in front of a stand-in upstream that echoes what
+// it receives: the caller's bearer token is replaced by the proxy's own
+// signature, the key is re-encoded canonically, and a denied request gets
+// an OSS XML error without reaching the upstream.
+func Example() {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "upstream got %s %s signed=%v", r.Method, r.RequestURI, strings.HasPrefix(r.Header.Get("Authorization"), "OSS4-HMAC-SHA256 "))
+	}))
+	defer upstream.Close()
+
+	cfg := proxy.Config{Buckets: []proxy.BucketConfig{{
+		Name: "photos", Endpoint: upstream.URL, Region: "cn-hangzhou", AllowInsecureHTTP: true,
+	}}}
+	h, err := proxy.New(proxy.Options{
+		Config: cfg,
+		Authenticator: proxy.AuthenticatorFunc(func(_ context.Context, r *http.Request, _, _ string) (*proxy.Caller, error) {
+			if r.Header.Get("Authorization") != "Bearer demo" {
+				return nil, errors.New("no token")
+			}
+			return &proxy.Caller{Name: "demo", Mode: "jwt", StripHeaders: []string{"Authorization"}}, nil
+		}),
+		Authorizer: proxy.AuthorizerFunc(func(_ context.Context, _ *proxy.Caller, a proxy.Action, _, key string) error {
+			if a == proxy.ActionRead && strings.HasPrefix(key, "public/") {
+				return nil
+			}
+			return errors.New("denied")
+		}),
+		Credentials: proxy.CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) {
+			return signer.Credentials{AccessKeyID: "LTAIexample", AccessKeySecret: "example-secret"}, nil
+		}},
+		Signer: proxy.NewOSSSigner(cfg),
+		Now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	for _, path := range []string{"/photos/public/%7Ecat%20pic.jpg", "/photos/private/x.jpg"} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer demo")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			body = []byte(resp.Header.Get("Content-Type") + " " + string(body[strings.Index(string(body), "<Code>"):strings.Index(string(body), "</Code>")+7]))
+		}
+		fmt.Println(resp.StatusCode, string(body))
+	}
+	// Output:
+	// 200 upstream got GET /photos/public/~cat%20pic.jpg signed=true
+	// 403 application/xml <Code>AccessDenied</Code>
+}
