@@ -38,7 +38,8 @@
 //     (via keyfunc, refreshed in the background and, rate-limited, on an
 //     unknown kid), from static PEM/JWK keys, or from an HMAC secret.
 //     Verified tokens are cached by SHA-256 in a bounded expirable LRU; a
-//     cached entry is never used after the token's exp.
+//     cached entry is never used after the token's exp or Config.CacheTTL,
+//     both checked with the injected clock.
 //   - Proxy-issued access keys: the client signs with OSS V1 or V4
 //     (header or presigned URL) and the proxy verifies the signature with
 //     package signer.
