@@ -423,3 +423,62 @@ func BenchmarkRetrieveParallel(b *testing.B) {
 func credsOf(id, secret, token string) signer.Credentials {
 	return signer.Credentials{AccessKeyID: id, AccessKeySecret: secret, SecurityToken: token}
 }
+
+func TestCacheRefreshSchedule(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		life      time.Duration
+		rand      float64
+		wantAfter time.Duration // refresh this long after arrival
+	}{
+		{"15m, no jitter", 15 * time.Minute, 0, 9*time.Minute + 40*time.Second},                     // 2/3 of 14m30s
+		{"15m, full jitter", 15 * time.Minute, 1, 8*time.Minute + 13*time.Second},                   // (2/3-0.1) of 14m30s
+		{"1h, half jitter", time.Hour, 0.5, 36*time.Minute + 41*time.Second + 500*time.Millisecond}, // (2/3-0.05) of 59m30s
+		{"12h, no jitter", 12 * time.Hour, 0, 7*time.Hour + 59*time.Minute + 40*time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Cache{opts: CacheOptions{RefreshAt: 2.0 / 3, Jitter: 0.1, ExpiryWindow: 30 * time.Second, Rand: fixedRand(tt.rand)}}
+			e := c.newEntry(stubCreds(1, now.Add(tt.life)), now)
+			if got := e.refreshAt.Sub(now); got.Round(time.Millisecond) != tt.wantAfter {
+				t.Errorf("refresh after %s, want %s", got, tt.wantAfter)
+			}
+			if got := e.validUntil.Sub(now); got != tt.life-30*time.Second {
+				t.Errorf("valid for %s, want %s", got, tt.life-30*time.Second)
+			}
+		})
+	}
+}
+
+func TestCacheBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var at []time.Duration
+		start := time.Now()
+		fail := errors.New("sts down")
+		p := ProviderFunc(func(context.Context) (Credentials, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			at = append(at, time.Since(start))
+			return Credentials{}, fail
+		})
+		// Rand 1 puts each delay at the top of its jitter range [d/2, d].
+		c := NewCache(p, CacheOptions{RetryMin: time.Second, RetryMax: 8 * time.Second, Rand: fixedRand(1)})
+		defer c.Close()
+		time.Sleep(40 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		want := []time.Duration{0, 1, 3, 7, 15, 23, 31, 39} // delays 1, 2, 4, 8, 8, 8, 8 s
+		for i := range want {
+			want[i] *= time.Second
+		}
+		if fmt.Sprint(at) != fmt.Sprint(want) {
+			t.Fatalf("provider called at %v, want %v", at, want)
+		}
+		if s := c.Stats(); s.Failures != uint64(len(want)) || !errors.Is(s.LastError, fail) || s.Valid {
+			t.Fatalf("Stats = %+v", s)
+		}
+	})
+}

@@ -394,9 +394,6 @@ func scrubbed(err error, secrets []string) error {
 	return errors.New(clean)
 }
 
-// STSTimeFormat is the layout of STS and ECS Expiration fields.
-const STSTimeFormat = "2006-01-02T15:04:05Z"
-
 func fromSTS(action string, c sts.Credentials, requestID string) (Credentials, error) {
 	if c.AccessKeyId == "" || c.AccessKeySecret == "" || c.SecurityToken == "" {
 		return Credentials{}, fmt.Errorf("%w: %s request id %s: %w: response lacks credentials", ErrSTS, action, requestID, ErrInvalid)
