@@ -212,8 +212,12 @@ func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Ope
 		}
 		selector = k
 	}
-	// uploadId is a value that selects the multipart operations.
-	if selector == "" && rte.Query.Has("uploadId") {
+	// uploadId is a value that selects the multipart operations; with
+	// another sub-resource the request is ambiguous.
+	if rte.Query.Has("uploadId") {
+		if selector != "" && selector != "uploadId" {
+			return nil, fmt.Errorf("classifying: %w: uploadId with %s", ErrInvalidArgument, selector)
+		}
 		selector = "uploadId"
 	}
 	var op *Operation

@@ -69,6 +69,8 @@ func TestClassify(t *testing.T) {
 		{name: "Complete chunked is buffered", method: "POST", target: "/bkt/big?uploadId=u", chunked: true, op: "CompleteMultipartUpload", checks: []Check{{ActionWrite, "bkt", "big"}}},
 		{name: "Complete chunked too large", method: "POST", target: "/bkt/big?uploadId=u", chunked: true, header: hdr{"Test-Body-Size": "big"}, wantErr: ErrMissingContentLength},
 		{name: "AbortMultipartUpload", method: "DELETE", target: "/bkt/big?uploadId=u", op: "AbortMultipartUpload", checks: []Check{{ActionWrite, "bkt", "big"}}},
+		{name: "uploadId with uploads", method: "POST", target: "/bkt/big?uploads&uploadId=u", wantErr: ErrInvalidArgument},
+		{name: "uploadId with append", method: "POST", target: "/bkt/big?append&position=0&uploadId=u", wantErr: ErrInvalidArgument},
 		{name: "ListParts", method: "GET", target: "/bkt/big?uploadId=u&max-parts=10", op: "ListParts", checks: []Check{{ActionList, "bkt", "big"}}},
 		{name: "GetObjectAcl", method: "GET", target: "/bkt/a?acl", op: "GetObjectAcl", checks: []Check{{ActionRead, "bkt", "a"}}},
 		{name: "PutObjectAcl", method: "PUT", target: "/bkt/a?acl", op: "PutObjectAcl", checks: []Check{{ActionWrite, "bkt", "a"}}},

@@ -82,6 +82,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for signing and durations; nil means time.Now.
 	Now func() time.Time
+	// MaxHeaderBytes bounds the size of the request headers the proxy
+	// forwards (names and values); larger requests get 431. 0 means
+	// 64 KiB. http.Server.MaxHeaderBytes still bounds what is read.
+	MaxHeaderBytes int
 }
 
 // Handler is the proxy: authenticate → route → classify → authorize →
@@ -94,6 +98,7 @@ type Handler struct {
 	rp         *httputil.ReverseProxy
 	log        *slog.Logger
 	now        func() time.Time
+	maxHeader  int
 
 	idPrefix string
 	idSeq    atomic.Uint64
@@ -134,6 +139,9 @@ func New(o Options) (*Handler, error) {
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.maxHeader = o.MaxHeaderBytes; h.maxHeader <= 0 {
+		h.maxHeader = 64 << 10
 	}
 	var p [6]byte
 	_, _ = rand.Read(p[:]) // never fails
@@ -196,6 +204,9 @@ func (h *Handler) prepare(r *http.Request, st *state) (*http.Request, error) {
 	}
 	if raw := r.RequestURI; raw != "" && !strings.HasPrefix(raw, "/") {
 		return r, fmt.Errorf("%w: request target is not in origin form", ErrInvalidURI)
+	}
+	if headerSize(r.Header) > h.maxHeader {
+		return r, ErrHeaderTooLarge
 	}
 	// A target that does not parse is refused before authentication: the
 	// signature of an access-key request covers the decoded bucket and key.
@@ -288,27 +299,36 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 }
 
 // filterQuery removes the presign and caller credential parameters from
-// a raw query, keeping every other pair exactly as received.
+// a raw query (already validated by the router) and re-encodes every
+// other pair canonically (RFC 3986, %20 for space, %2B for '+'), in the
+// order received, so OSS decodes exactly the values the classifier and
+// the policy judged. A pair without '=' stays a bare key.
 func filterQuery(raw string, extra []string) string {
 	if raw == "" {
 		return ""
 	}
 	var b strings.Builder
-	b.Grow(len(raw))
+	b.Grow(len(raw) + 8)
 	for rest := raw; rest != ""; {
 		var pair string
 		pair, rest, _ = strings.Cut(rest, "&")
 		if pair == "" {
 			continue
 		}
-		k, _, _ := strings.Cut(pair, "=")
-		if dk, err := url.QueryUnescape(k); err == nil && (authQueryParams[dk] || contains(extra, dk)) {
-			continue
+		k, v, hasValue := strings.Cut(pair, "=")
+		dk, err1 := url.QueryUnescape(k)
+		dv, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil || authQueryParams[dk] || contains(extra, dk) {
+			continue // undecodable pairs were refused by the router already
 		}
 		if b.Len() > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(pair)
+		b.WriteString(escapeQueryValue(dk))
+		if hasValue {
+			b.WriteByte('=')
+			b.WriteString(escapeQueryValue(dv))
+		}
 	}
 	return b.String()
 }
@@ -328,6 +348,16 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	writeError(w, r, id, err)
+}
+
+func headerSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4 // ": " and CRLF
+		}
+	}
+	return n
 }
 
 func (h *Handler) nextID() string {

@@ -477,3 +477,33 @@ func TestNewOptions(t *testing.T) {
 		t.Errorf("empty config: %v", err)
 	}
 }
+
+func TestFilterQuery(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{"", ""},
+		{"acl", "acl"},
+		{"prefix=a+b/&delimiter=%2F", "prefix=a%20b%2F&delimiter=%2F"},
+		{"prefix=a%2Bb", "prefix=a%2Bb"},
+		{"x-oss-process=image/resize,w_10", "x-oss-process=image%2Fresize%2Cw_10"},
+		{"OSSAccessKeyId=AK&Expires=1&Signature=s&security-token=t&versionId=v", "versionId=v"},
+		{"x-oss-credential=c&x-oss-signature=s&x-oss-date=d&x-oss-expires=1&x-oss-signature-version=v&x-oss-additional-headers=h&x-oss-security-token=t", ""},
+		{"access_token=tok&uploads", "uploads"},
+		{"acl=", "acl="},
+	}
+	for _, tc := range tests {
+		if got := filterQuery(tc.raw, []string{"access_token"}); got != tc.want {
+			t.Errorf("filterQuery(%q) = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+}
+
+func TestHandlerHeaderLimit(t *testing.T) {
+	f := newFixture(t, nil, func(o *Options) { o.MaxHeaderBytes = 1024 })
+	req, _ := http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/ok/x", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("X-Oss-Meta-Big", strings.Repeat("m", 2048))
+	resp, _ := f.do(t, req)
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || f.log.count() != 0 {
+		t.Errorf("status %d, %d upstream requests", resp.StatusCode, f.log.count())
+	}
+}
