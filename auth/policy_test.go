@@ -293,7 +293,13 @@ func FuzzTemplate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p := &Principal{Subject: claim, Name: claim, Claims: map[string]any{"team": claim}}
+		// Every reference resolves to claim.
+		p := &Principal{Subject: claim, Issuer: claim, Name: claim, KeyID: claim, Claims: map[string]any{}}
+		for _, part := range tm.parts {
+			if part.claim != "" {
+				p.Claims[part.claim] = claim
+			}
+		}
 		matched := tm.matchPrefix(p, key)
 		exp, ok := tm.expand(p)
 		if ok != (tm.isLiteral() || safeClaimValue(claim)) {
