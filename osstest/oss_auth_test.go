@@ -76,6 +76,16 @@ func TestRejections(t *testing.T) {
 				_, err := v2Client(srv, limited, ver).ListObjects(ctx, &oss.ListObjectsRequest{Bucket: oss.Ptr(testBucket), Prefix: oss.Ptr("private/")})
 				return err
 			}, "AccessDenied"},
+			{"outside policy: copy from a private source", func() error {
+				_, err := v2Client(srv, limited, ver).CopyObject(ctx, &oss.CopyObjectRequest{Bucket: oss.Ptr(testBucket),
+					Key: oss.Ptr("public/copy"), SourceKey: oss.Ptr("private/src")})
+				return err
+			}, "AccessDenied"},
+			{"outside policy: delete-multiple", func() error {
+				_, err := v2Client(srv, limited, ver).DeleteMultipleObjects(ctx, &oss.DeleteMultipleObjectsRequest{Bucket: oss.Ptr(testBucket),
+					Objects: []oss.DeleteObject{{Key: oss.Ptr("public/a")}}})
+				return err
+			}, "AccessDenied"},
 			{"inside policy", func() error { return put(v2Client(srv, limited, ver), "public/a") }, ""},
 			{"inside policy: list", func() error {
 				_, err := v2Client(srv, limited, ver).ListObjects(ctx, &oss.ListObjectsRequest{Bucket: oss.Ptr(testBucket), Prefix: oss.Ptr("public/")})
