@@ -82,6 +82,9 @@ func (o *OSS) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key str
 	if err != nil || num < 1 || num > 10000 {
 		return errInvalidArgument("Part number must be an integer between 1 and 10000, inclusive.", "partNumber", q.Get("partNumber"))
 	}
+	if e := needLength(r); e != nil {
+		return e
+	}
 	id := q.Get("uploadId")
 	o.mu.RLock()
 	_, e := o.findUpload(bucket, key, id)

@@ -74,7 +74,19 @@ func (o *OSS) lookupObject(bucket, key string) (*object, *ossError) {
 	return obj, nil
 }
 
+// needLength refuses an upload that declares neither Content-Length nor
+// chunked transfer encoding, as OSS does.
+func needLength(r *http.Request) *ossError {
+	if r.ContentLength == 0 && r.Header.Get("Content-Length") == "" && len(r.TransferEncoding) == 0 {
+		return errf(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+	}
+	return nil
+}
+
 func (o *OSS) putObject(w http.ResponseWriter, r *http.Request, bucket, key string) *ossError {
+	if e := needLength(r); e != nil {
+		return e
+	}
 	sum, e := md5Header(r)
 	if e != nil {
 		return e
@@ -469,6 +481,9 @@ func (o *OSS) appendObject(w http.ResponseWriter, r *http.Request, bucket, key s
 	}
 	sum, e := md5Header(r)
 	if e != nil {
+		return e
+	}
+	if e := needLength(r); e != nil {
 		return e
 	}
 	positionError := func(next int64) *ossError {

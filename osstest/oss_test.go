@@ -1,6 +1,7 @@
 package osstest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -179,6 +180,35 @@ func TestWireShapes(t *testing.T) {
 		resp, got := do(t, signed(t, o, user, http.MethodGet, srv.URL+"/bkt/chunked", nil, nil))
 		if string(got) != "chunk;chunk;chunk;" || resp.Header.Get("Content-Length") != "18" {
 			t.Errorf("chunked object = %q", got)
+		}
+	})
+
+	t.Run("MissingContentLength", func(t *testing.T) {
+		req := signed(t, o, user, http.MethodPut, srv.URL+"/bkt/nolen", nil, nil)
+		conn, err := net.Dial("tcp", req.URL.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// Neither Content-Length nor Transfer-Encoding, which net/http
+		// clients never send for a PUT.
+		var raw strings.Builder
+		raw.WriteString("PUT /bkt/nolen HTTP/1.1\r\nHost: " + req.URL.Host + "\r\nConnection: close\r\n")
+		for k, vs := range req.Header {
+			raw.WriteString(k + ": " + vs[0] + "\r\n")
+		}
+		raw.WriteString("\r\n")
+		if _, err := io.WriteString(conn, raw.String()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 411 || !bytes.Contains(b, []byte("<Code>MissingContentLength</Code>")) {
+			t.Errorf("PUT without length: %d %s", resp.StatusCode, b)
 		}
 	})
 
