@@ -168,10 +168,9 @@ type state struct {
 	route  Route
 	op     *Operation
 	bucket *bucketRoute
+	target Target
 	err    error
 }
-
-type stateKey struct{}
 
 // hop-by-hop and credential headers never forwarded upstream. The signer
 // sets Date, x-oss-date, x-oss-content-sha256 and x-oss-security-token.
@@ -253,8 +252,8 @@ func (h *Handler) prepare(r *http.Request, st *state) (*http.Request, error) {
 		}
 	}
 	st.bucket, _ = h.router.bucket(bucket)
-	tgt := Target{Bucket: rte.Bucket, Key: rte.Key, Region: st.bucket.Region, Version: st.bucket.sig}
-	ctx = context.WithValue(WithTarget(ctx, tgt), stateKey{}, st)
+	st.target = Target{Bucket: rte.Bucket, Key: rte.Key, Region: st.bucket.Region, Version: st.bucket.sig}
+	ctx = context.WithValue(ctx, targetKey{}, st) // one value: TargetFromContext reads the state
 	r = r.WithContext(ctx)
 	if op.Body != nil {
 		body := op.Body
@@ -271,7 +270,7 @@ func (h *Handler) prepare(r *http.Request, st *state) (*http.Request, error) {
 // credential parameters, and the headers without credentials. It does not
 // sign: the Transport does.
 func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
-	st := pr.In.Context().Value(stateKey{}).(*state)
+	st := pr.In.Context().Value(targetKey{}).(*state)
 	b, out := st.bucket, pr.Out
 	u := &url.URL{Scheme: b.scheme, Host: b.host}
 	var path string
@@ -337,7 +336,7 @@ func filterQuery(raw string, extra []string) string {
 // access log and answers with an OSS XML error (503 for credentials, 504
 // for timeouts, 502 otherwise; nobody listens after a cancel).
 func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	st, _ := r.Context().Value(stateKey{}).(*state)
+	st, _ := r.Context().Value(targetKey{}).(*state)
 	id := ""
 	if st != nil {
 		st.err = err

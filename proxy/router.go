@@ -94,11 +94,13 @@ func (rt *Router) Route(r *http.Request) (Route, error) {
 		return rte, nil
 	}
 
-	host, err := rt.host(r)
-	if err != nil {
-		return Route{}, err
-	}
 	bucket, keyPath, ok := "", "", false
+	host := ""
+	if len(rt.suffixes) > 0 || len(rt.hosts) > 0 {
+		if host, err = rt.host(r); err != nil {
+			return Route{}, err
+		}
+	}
 	for _, s := range rt.suffixes {
 		if label, found := strings.CutSuffix(host, s); found {
 			if !validBucketName(label) {
@@ -152,10 +154,18 @@ func (rt *Router) host(r *http.Request) (string, error) {
 			h = strings.TrimSpace(v[0])
 		}
 	}
-	if hh, _, err := net.SplitHostPort(h); err == nil {
-		h = hh
+	if strings.IndexByte(h, ':') >= 0 {
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			h = hh
+		}
 	}
-	return strings.ToLower(strings.TrimSuffix(h, ".")), nil
+	h = strings.TrimSuffix(h, ".")
+	for i := 0; i < len(h); i++ {
+		if 'A' <= h[i] && h[i] <= 'Z' {
+			return strings.ToLower(h), nil
+		}
+	}
+	return h, nil
 }
 
 // bucket returns the configuration of a listed bucket.
@@ -242,6 +252,9 @@ func validateKey(key string) error {
 // repeated parameters are errors, so the proxy, its policy and OSS cannot
 // read different values.
 func parseQuery(raw string) (url.Values, error) {
+	if raw == "" {
+		return nil, nil // a nil url.Values reads as empty
+	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: query does not decode", ErrInvalidURI)

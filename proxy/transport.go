@@ -79,10 +79,16 @@ func WithTarget(ctx context.Context, t Target) context.Context {
 	return context.WithValue(ctx, targetKey{}, t)
 }
 
-// TargetFromContext returns the Target set by WithTarget.
+// TargetFromContext returns the Target set by WithTarget (or by the
+// Handler, which stores it with its per-request state).
 func TargetFromContext(ctx context.Context) (Target, bool) {
-	t, ok := ctx.Value(targetKey{}).(Target)
-	return t, ok
+	switch v := ctx.Value(targetKey{}).(type) {
+	case Target:
+		return v, true
+	case *state:
+		return v.target, true
+	}
+	return Target{}, false
 }
 
 // Error codes after which the Transport invalidates the credentials and,

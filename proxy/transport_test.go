@@ -192,3 +192,23 @@ func TestTransportErrorsCloseBody(t *testing.T) {
 		})
 	}
 }
+
+// FuzzErrorCode checks that peeking at any error body never panics and
+// always hands the caller the body byte for byte.
+func FuzzErrorCode(f *testing.F) {
+	f.Add(fmt.Sprintf(errXML, "SecurityTokenExpired"), int64(0))
+	f.Add("<Error><Code>InvalidAccessKeyId", int64(8))
+	f.Add("not xml", int64(3))
+	f.Fuzz(func(t *testing.T, body string, peek int64) {
+		tr := &Transport{MaxErrorPeek: peek % 8192}
+		resp := &http.Response{StatusCode: 403, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), ContentLength: -1}
+		code := tr.errorCode(resp)
+		got, _ := io.ReadAll(resp.Body)
+		if string(got) != body {
+			t.Fatalf("body changed: %q -> %q", body, got)
+		}
+		if code != "" && !strings.Contains(body, code) {
+			t.Fatalf("code %q not in body", code)
+		}
+	})
+}
