@@ -78,7 +78,11 @@ func TestCacheConcurrentRetrieveOneCallNoBlocking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 1000
 		gate := make(chan struct{})
-		p := &stubProvider{life: 15 * time.Minute, gate: gate}
+		sts := &stubSTS{life: 15 * time.Minute, gate: gate}
+		p, err := NewAssumeRole(NewStatic("LTAIbasekey0000", "base-secret", ""), sts, AssumeRoleInput{RoleARN: roleA})
+		if err != nil {
+			t.Fatal(err)
+		}
 		c := NewCache(p, CacheOptions{Rand: fixedRand(0)})
 		defer c.Close()
 
@@ -95,8 +99,8 @@ func TestCacheConcurrentRetrieveOneCallNoBlocking(t *testing.T) {
 			})
 		}
 		synctest.Wait()
-		if p.Calls() != 1 {
-			t.Fatalf("cold: provider calls = %d, want 1", p.Calls())
+		if sts.Calls() != 1 {
+			t.Fatalf("cold: STS calls = %d, want 1", sts.Calls())
 		}
 		close(gate)
 		wg.Wait()
@@ -109,11 +113,11 @@ func TestCacheConcurrentRetrieveOneCallNoBlocking(t *testing.T) {
 		// Warm: move past the refresh point (2/3 of 14m30s = 9m40s) with the
 		// provider hung, so a background refresh is in flight.
 		gate2 := make(chan struct{})
-		p.set(nil, gate2)
+		sts.setGate(gate2)
 		time.Sleep(10 * time.Minute)
 		synctest.Wait()
-		if p.Calls() != 2 {
-			t.Fatalf("background refresh: provider calls = %d, want 2", p.Calls())
+		if sts.Calls() != 2 {
+			t.Fatalf("background refresh: STS calls = %d, want 2", sts.Calls())
 		}
 		var done atomic.Int64
 		for range n {
@@ -129,8 +133,8 @@ func TestCacheConcurrentRetrieveOneCallNoBlocking(t *testing.T) {
 		if d := done.Load(); d != n {
 			t.Fatalf("%d of %d warm callers blocked during the refresh", n-d, n)
 		}
-		if p.Calls() != 2 {
-			t.Fatalf("warm: provider calls = %d, want 2", p.Calls())
+		if sts.Calls() != 2 {
+			t.Fatalf("warm: STS calls = %d, want 2", sts.Calls())
 		}
 		close(gate2)
 		wg.Wait()

@@ -27,11 +27,11 @@ func (s *stubSTS) AssumeRole(ctx context.Context, base Credentials, in AssumeRol
 	s.mu.Lock()
 	s.calls = append(s.calls, in)
 	s.bases = append(s.bases, base)
-	n := len(s.calls)
+	n, gate := len(s.calls), s.gate
 	s.mu.Unlock()
-	if s.gate != nil {
+	if gate != nil {
 		select {
-		case <-s.gate:
+		case <-gate:
 		case <-ctx.Done():
 			return Credentials{}, ctx.Err()
 		}
@@ -43,6 +43,12 @@ func (s *stubSTS) AssumeRole(ctx context.Context, base Credentials, in AssumeRol
 	c := stubCreds(n, time.Now().Add(life))
 	c.Source = "assume_role"
 	return c, nil
+}
+
+func (s *stubSTS) setGate(gate chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gate = gate
 }
 
 func (s *stubSTS) Calls() int {
