@@ -24,4 +24,7 @@
 // with a small verifier written from the protocol, never with this
 // project's own signer package. Errors are OSS XML with the real codes, and
 // on HEAD the same XML base64-encoded in x-oss-err.
+//
+// Tests can seed and inspect storage without signing: [OSS.PutObject],
+// [OSS.OpenObject], [OSS.ObjectSHA256] and [OSS.ObjectKeys].
 package osstest

@@ -1,6 +1,7 @@
 package osstest
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
@@ -229,6 +230,31 @@ func (o *OSS) ObjectSHA256(bucket, key string) (string, error) {
 		return "", fmt.Errorf("reading %s/%s: %w", bucket, key, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// PutObject stores body as bucket/key directly, without a request: a seed
+// for tests. The object gets Content-Type application/octet-stream.
+func (o *OSS) PutObject(ctx context.Context, bucket, key string, body io.Reader) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("putting %s/%s: %w", bucket, key, err)
+	}
+	st, err := o.store(body, nil)
+	if err != nil {
+		return fmt.Errorf("putting %s/%s: %w", bucket, key, err)
+	}
+	obj := &object{key: key, size: st.seg.size, etag: etagOf(st.md5), crc: st.crc, kind: "Normal",
+		modified: o.acct.Clock.Now(), contentType: "application/octet-stream", headers: http.Header{}, segs: []segment{st.seg}}
+	if e := o.publish(bucket, obj); e != nil {
+		return fmt.Errorf("putting %s/%s: %w", bucket, key, ErrNoSuchBucket)
+	}
+	return nil
+}
+
+// OpenObject opens the stored body of bucket/key for reading. The caller
+// closes it; a concurrent overwrite or delete does not disturb the reader.
+func (o *OSS) OpenObject(bucket, key string) (io.ReadCloser, error) {
+	rc, _, err := o.openObject(bucket, key)
+	return rc, err
 }
 
 // ObjectKeys lists the keys of a bucket in order.

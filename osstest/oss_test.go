@@ -7,6 +7,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"hash/crc64"
 	"io"
@@ -507,5 +508,39 @@ func TestConcurrentAccess(t *testing.T) {
 		if n := bytes.Count(data, []byte{byte('A' + g)}); n != 15 {
 			t.Errorf("writer %d appended %d times, want 15", g, n)
 		}
+	}
+}
+
+func TestDirectAccess(t *testing.T) {
+	o, acct, srv := newTestOSS(t)
+	ctx := context.Background()
+	if err := o.PutObject(ctx, testBucket, "seed", strings.NewReader("seeded")); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.PutObject(ctx, "nobkt", "seed", strings.NewReader("x")); !errors.Is(err, ErrNoSuchBucket) {
+		t.Errorf("PutObject to a missing bucket: %v", err)
+	}
+	if got := v2Get(t, v2Client(srv, acct.NewUser("lee", nil), oss.SignatureVersionV4), "seed"); string(got) != "seeded" {
+		t.Errorf("seeded object = %q", got)
+	}
+	rc, err := o.OpenObject(testBucket, "seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.PutObject(ctx, testBucket, "seed", strings.NewReader("replaced")); err != nil { // the open reader keeps its data
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != "seeded" {
+		t.Errorf("open reader after overwrite = %q", got)
+	}
+	if _, err := o.OpenObject(testBucket, "none"); !errors.Is(err, ErrNoSuchKey) {
+		t.Errorf("OpenObject missing: %v", err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := o.PutObject(canceled, testBucket, "c", strings.NewReader("x")); !errors.Is(err, context.Canceled) {
+		t.Errorf("PutObject with a canceled context: %v", err)
 	}
 }
