@@ -338,7 +338,7 @@ func TestCacheNeverExpiring(t *testing.T) {
 }
 
 func TestCacheCloseNoLeak(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	gate := make(chan struct{}) // hung provider: Close must cancel it
 	c := NewCache(&stubProvider{life: time.Hour, gate: gate}, CacheOptions{})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
