@@ -256,7 +256,7 @@ func TestAccessKeysRejected(t *testing.T) {
 	clock.Advance(2 * time.Minute)
 	for _, u := range []string{pr.URL, lu} {
 		code, body := getURL(t, u)
-		if code != http.StatusForbidden || !strings.Contains(body, "<Code>AccessDenied.RequestExpired</Code>") {
+		if code != http.StatusForbidden || !strings.Contains(body, "<Code>AccessDenied</Code>") {
 			t.Fatalf("expired presigned URL: %d %s", code, body)
 		}
 	}

@@ -63,7 +63,7 @@
 //	ErrAnonymousNotAllowed 401 AccessDenied.AnonymousNotAllowed
 //	ErrInvalidAccessKeyID  403 InvalidAccessKeyId
 //	ErrSignatureMismatch   403 SignatureDoesNotMatch
-//	ErrRequestExpired      403 AccessDenied.RequestExpired
+//	ErrRequestExpired      403 AccessDenied ("Request has expired.", as OSS)
 //	ErrRequestTimeSkewed   403 RequestTimeTooSkewed
 //	ErrDenied              403 AccessDenied
 //

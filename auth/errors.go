@@ -88,8 +88,9 @@ var (
 	// signed request is malformed. Code "SignatureDoesNotMatch", 403.
 	ErrSignatureMismatch = newError(http.StatusForbidden, "SignatureDoesNotMatch", "the request signature does not match")
 	// ErrRequestExpired: a presigned URL is past its expiry.
-	// Code "AccessDenied.RequestExpired", 403.
-	ErrRequestExpired = newError(http.StatusForbidden, "AccessDenied.RequestExpired", "request has expired")
+	// Code "AccessDenied" (as OSS answers an expired presigned URL), 403;
+	// errors.Is tells it apart from a policy denial.
+	ErrRequestExpired = newError(http.StatusForbidden, "AccessDenied", "Request has expired.")
 	// ErrRequestTimeSkewed: a header-signed request's date is too far from
 	// now. Code "RequestTimeTooSkewed", 403.
 	ErrRequestTimeSkewed = newError(http.StatusForbidden, "RequestTimeTooSkewed", "the difference between the request time and the current time is too large")
