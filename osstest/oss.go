@@ -561,6 +561,9 @@ func (o *OSS) operation(r *http.Request, q url.Values, b, key string, hasKey boo
 		case r.Method == http.MethodGet && q.Has("bucketInfo"):
 			return &op{checks: []policyCheck{bkt("oss:GetBucketInfo", nil)},
 				run: func(w http.ResponseWriter) *ossError { return o.getBucketInfo(w, b) }}, nil
+		case r.Method == http.MethodGet && q.Has("acl"):
+			return &op{checks: []policyCheck{bkt("oss:GetBucketAcl", nil)},
+				run: func(w http.ResponseWriter) *ossError { return o.getACL(w, "private") }}, nil
 		case r.Method == http.MethodGet && q.Has("location"):
 			return &op{checks: []policyCheck{bkt("oss:GetBucketLocation", nil)},
 				run: func(w http.ResponseWriter) *ossError { return o.getBucketLocation(w) }}, nil
@@ -616,6 +619,14 @@ func (o *OSS) operation(r *http.Request, q url.Values, b, key string, hasKey boo
 		case r.Method == http.MethodGet && q.Has("uploadId"):
 			return &op{checks: []policyCheck{obj("oss:ListParts")},
 				run: func(w http.ResponseWriter) *ossError { return o.listParts(w, b, key, q) }}, nil
+		case r.Method == http.MethodGet && q.Has("acl"):
+			return &op{checks: []policyCheck{obj("oss:GetObjectAcl")},
+				run: func(w http.ResponseWriter) *ossError {
+					if _, e := o.lookupObject(b, key); e != nil {
+						return e
+					}
+					return o.getACL(w, "default")
+				}}, nil
 		case q.Has("objectMeta"):
 			return &op{checks: []policyCheck{obj("oss:GetObject")},
 				run: func(w http.ResponseWriter) *ossError { return o.getObjectMeta(w, b, key) }}, nil

@@ -304,3 +304,15 @@ type locationResult struct {
 func (o *OSS) getBucketLocation(w http.ResponseWriter) *ossError {
 	return writeXML(w, http.StatusOK, locationResult{Location: "oss-" + o.region})
 }
+
+type aclResult struct {
+	XMLName xml.Name `xml:"AccessControlPolicy"`
+	Owner   owner    `xml:"Owner"`
+	Grant   string   `xml:"AccessControlList>Grant"`
+}
+
+// getACL answers GetBucketAcl and GetObjectAcl: the emulator has no ACLs,
+// buckets are private and objects inherit ("default").
+func (o *OSS) getACL(w http.ResponseWriter, grant string) *ossError {
+	return writeXML(w, http.StatusOK, aclResult{Owner: owner{ID: o.acct.ID, DisplayName: o.acct.ID}, Grant: grant})
+}

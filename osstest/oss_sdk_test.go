@@ -252,6 +252,18 @@ func runV2Lifecycle(t *testing.T, c *oss.Client, pfx string) {
 	if code := serviceCode(err); code != "NoSuchKey" {
 		t.Errorf("HeadObject after delete: %s", code)
 	}
+	if ok, err := c.IsObjectExist(ctx, testBucket, *ckey); ok || err != nil { // GetObjectMeta
+		t.Errorf("IsObjectExist(deleted) = %v, %v", ok, err)
+	}
+	if ok, err := c.IsObjectExist(ctx, testBucket, key); !ok || err != nil {
+		t.Errorf("IsObjectExist = %v, %v", ok, err)
+	}
+	if ok, err := c.IsBucketExist(ctx, testBucket); !ok || err != nil { // GetBucketAcl
+		t.Errorf("IsBucketExist = %v, %v", ok, err)
+	}
+	if ok, err := c.IsBucketExist(ctx, "nobkt"); ok || err != nil {
+		t.Errorf("IsBucketExist(nobkt) = %v, %v", ok, err)
+	}
 
 	// Presigned GET and PUT, fetched with plain net/http.
 	pg, err := c.Presign(ctx, &oss.GetObjectRequest{Bucket: b, Key: oss.Ptr(key)}, oss.PresignExpires(10*time.Minute))
