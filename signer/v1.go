@@ -22,7 +22,8 @@ type V1 struct{}
 // 1123, from t), x-oss-security-token (or deletes a stale one when cred
 // has no token) and Authorization, overwriting any values already there.
 // It signs Content-MD5, Content-Type, every x-oss-* header and the
-// sub-resources of the query. Set all headers before calling Sign.
+// sub-resources of the query. Set all headers before calling Sign; a nil
+// r.Header is allocated.
 //
 // bucket and key name the resource whatever the URL's addressing style
 // (bucket "" for the service, key "" for a bucket). The key is signed

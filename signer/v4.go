@@ -56,7 +56,8 @@ func requestHost(r *http.Request) string {
 // deletes a stale one when cred has no token) and Authorization,
 // overwriting any values already there, and signs every query parameter
 // and every x-oss-*, Content-Type and Content-MD5 header of r. Set all
-// headers before calling Sign and none after.
+// headers before calling Sign and none after. A nil r.Header is
+// allocated.
 //
 // bucket and key name the resource whatever the URL's addressing style:
 // bucket "" signs a service request, key "" a bucket request. t is the

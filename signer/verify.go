@@ -85,6 +85,9 @@ func (r Result) LogValue() slog.Value {
 // the cause with errors.Is and the ErrX sentinels. The signature is
 // compared in constant time.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, bucket, key string, now time.Time) (Result, error) {
+	if r == nil || r.URL == nil {
+		return Result{}, malformed("no request")
+	}
 	authz := firstHeader(r.Header, hdrAuthorization)
 	pa, presigned, err := ParsePresigned(r.URL.RawQuery)
 	if authz != "" {
