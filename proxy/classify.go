@@ -441,10 +441,21 @@ func (c *Classifier) deleteMultiple(r *http.Request, bucket string) (*Operation,
 		if len(o.Keys) != 1 || o.Keys[0] == "" || len(o.Versions) > 1 {
 			return nil, fmt.Errorf("%w: each Object needs exactly one Key", ErrMalformedXML)
 		}
-		if err := validateKey(o.Keys[0]); err != nil {
+		k := o.Keys[0]
+		if err := validateKey(k); err != nil {
 			return nil, err
 		}
-		op.Checks = append(op.Checks, Check{Action: ActionDelete, Bucket: bucket, Key: o.Keys[0]})
+		// SDKs send body keys raw (XML-escaped only), but OSS documents
+		// URL-encoded body keys (error 0016-00000614). A key with '%' could
+		// be read either way: refuse it. A key with '+' is checked as
+		// written and with '+' read as ' ', so both readings are allowed.
+		if strings.IndexByte(k, '%') >= 0 {
+			return nil, fmt.Errorf("%w: '%%' in a delete key is ambiguous", ErrInvalidArgument)
+		}
+		op.Checks = append(op.Checks, Check{Action: ActionDelete, Bucket: bucket, Key: k})
+		if strings.IndexByte(k, '+') >= 0 {
+			op.Checks = append(op.Checks, Check{Action: ActionDelete, Bucket: bucket, Key: strings.ReplaceAll(k, "+", " ")})
+		}
 	}
 	return op, nil
 }

@@ -191,6 +191,8 @@ func TestClassifyDeleteMultiple(t *testing.T) {
 		{name: "two Key elements", body: `<Delete><Object><Key>public/a</Key><Key>private/b</Key></Object></Delete>`, wantErr: ErrMalformedXML},
 		{name: "empty key", body: `<Delete><Object><Key></Key></Object></Delete>`, wantErr: ErrMalformedXML},
 		{name: "dotdot key", body: deleteBody("public/../private"), wantErr: ErrInvalidURI},
+		{name: "percent key is ambiguous", body: deleteBody("alice/%2E%2E/bob"), wantErr: ErrInvalidArgument},
+		{name: "plus key checked both ways", body: deleteBody("a+b"), keys: []string{"a+b", "a b"}},
 		{name: "trailing document", body: deleteBody("a") + `<Delete><Object><Key>b</Key></Object></Delete>`, wantErr: ErrMalformedXML},
 		{name: "wrong root", body: `<Remove><Object><Key>a</Key></Object></Remove>`, wantErr: ErrMalformedXML},
 		{name: "not xml", body: `{"keys":["a"]}`, wantErr: ErrMalformedXML},
@@ -246,7 +248,7 @@ func FuzzDeleteMultiple(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if string(op.Body) != body || len(op.Checks) == 0 || len(op.Checks) > MaxDeleteKeys {
+		if string(op.Body) != body || len(op.Checks) == 0 || len(op.Checks) > 2*MaxDeleteKeys {
 			t.Fatalf("accepted body with %d checks", len(op.Checks))
 		}
 		for _, ch := range op.Checks {

@@ -581,3 +581,37 @@ func TestEndToEndExpiredToken(t *testing.T) {
 		t.Errorf("invalidated %v, now using %s", got, signer.MaskID(e.upstream.cur.AccessKeyID))
 	}
 }
+
+// TestEndToEndUpstreamReset makes the emulator reset the connection in
+// the middle of a body: the client must see a broken response, never a
+// short body that looks complete, and the proxy logs the failure.
+func TestEndToEndUpstreamReset(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	root := e.client(e.tokens["root"])
+	body := randomBytes(t, 256<<10)
+	if _, err := root.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("big"), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	inj := e.cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Reset: true, ResetAfter: 64 << 10, Times: 1})
+	defer inj.Remove()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.proxyURL+"/data/big", nil)
+	req.Header.Set("Authorization", "Bearer "+e.tokens["root"])
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		got, readErr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if readErr == nil && bytes.Equal(got, body) {
+			t.Fatal("reset upstream produced a complete body")
+		}
+		if readErr == nil {
+			t.Fatalf("short body (%d of %d bytes) read without error", len(got), len(body))
+		}
+	}
+	if inj.Fired() != 1 {
+		t.Errorf("fault fired %d times", inj.Fired())
+	}
+	if !strings.Contains(e.logs.String(), "response aborted") {
+		t.Error("aborted response not in the access log")
+	}
+}

@@ -184,6 +184,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	st := &state{id: h.nextID()}
 	rec := &recorder{ResponseWriter: w}
+	defer func() {
+		// ReverseProxy aborts with http.ErrAbortHandler when the upstream
+		// fails mid-body; log the request, then let net/http abort it.
+		if p := recover(); p != nil {
+			if st.err == nil {
+				st.err = fmt.Errorf("%w: response aborted: %v", ErrUpstream, p)
+			}
+			h.accessLog(r, st, rec, h.now().Sub(start))
+			panic(p)
+		}
+	}()
 	r, err := h.prepare(r, st)
 	if err != nil {
 		st.err = err
