@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/ossproxy/ossproxy/signer"
 )
 
 // CacheOptions configures a Cache. The zero value is usable: every zero
@@ -407,3 +409,21 @@ func (c *Cache) run() {
 }
 
 var _ Provider = (*Cache)(nil)
+
+// SignerSource adapts a Cache to consumers that deal in signer.Credentials,
+// such as proxy.CredentialSource. It is safe for concurrent use.
+type SignerSource struct{ c *Cache }
+
+// SignerSource returns the adapter for c.
+func (c *Cache) SignerSource() SignerSource { return SignerSource{c} }
+
+// Retrieve is Cache.Retrieve without the expiry and source.
+func (s SignerSource) Retrieve(ctx context.Context) (signer.Credentials, error) {
+	cr, err := s.c.Retrieve(ctx)
+	return cr.Credentials, err
+}
+
+// Invalidate is Cache.Invalidate for the key material in stale.
+func (s SignerSource) Invalidate(stale signer.Credentials) {
+	s.c.Invalidate(Credentials{Credentials: stale})
+}

@@ -486,3 +486,41 @@ func TestCacheBackoff(t *testing.T) {
 		}
 	})
 }
+
+func TestSignerSource(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &stubProvider{life: time.Hour}
+		c := NewCache(p, CacheOptions{})
+		defer c.Close()
+		// The shape proxy.CredentialSource expects.
+		var src interface {
+			Retrieve(context.Context) (signer.Credentials, error)
+			Invalidate(signer.Credentials)
+		} = c.SignerSource()
+		first, err := src.Retrieve(t.Context())
+		if err != nil || first.AccessKeyID != "STS.stubkey0001" || first.SecurityToken == "" {
+			t.Fatalf("Retrieve = %v, %v", first, err)
+		}
+		src.Invalidate(first)
+		second, err := src.Retrieve(t.Context())
+		if err != nil || second.AccessKeyID != "STS.stubkey0002" {
+			t.Fatalf("after Invalidate: %v, %v", second, err)
+		}
+	})
+}
+
+func BenchmarkSignerSourceRetrieve(b *testing.B) {
+	c := NewCache(&stubProvider{life: time.Hour}, CacheOptions{})
+	defer c.Close()
+	src := c.SignerSource()
+	ctx := context.Background()
+	if _, err := src.Retrieve(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := src.Retrieve(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
