@@ -10,6 +10,8 @@
 //	if errors.Is(err, credentials.ErrExpired) { /* 503 */ }
 //	// after OSS rejects creds' token:
 //	cache.Invalidate(creds)
+//	// for consumers of signer.Credentials (proxy.CredentialSource):
+//	src := cache.SignerSource()
 //
 // A Provider fetches credentials once from one source: StaticProvider,
 // EnvProvider, AssumeRoleProvider (STS AssumeRole chained from any base
