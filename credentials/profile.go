@@ -249,13 +249,17 @@ type fileProvider struct {
 }
 
 // NewCLIProfile returns a provider for profile name ("" : the file's
-// current profile) of the aliyun CLI config at path.
+// current profile) of the aliyun CLI config at path. The file is read on
+// every Retrieve; a missing file is ErrNotFound. The provider is safe for
+// concurrent use.
 func NewCLIProfile(path, name string, opts ProfileOptions) Provider {
 	return &fileProvider{path: path, name: name, parse: ParseCLIProfile, opts: opts}
 }
 
 // NewCredentialsFile returns a provider for profile name ("" : default)
-// of the alibabacloud credentials ini file at path.
+// of the alibabacloud credentials ini file at path. The file is read on
+// every Retrieve; a missing file is ErrNotFound. The provider is safe for
+// concurrent use.
 func NewCredentialsFile(path, name string, opts ProfileOptions) Provider {
 	return &fileProvider{path: path, name: name, parse: ParseCredentialsFile, opts: opts}
 }
