@@ -343,7 +343,7 @@ func (e *STSError) Unwrap() []error {
 // Retryable reports whether the call may succeed if repeated unchanged:
 // transport failures, 5xx and throttling.
 func (e *STSError) Retryable() bool {
-	return e.StatusCode == 0 || e.StatusCode >= 500 || strings.Contains(e.Code, "Throttling") || e.Code == "Throttling.User"
+	return e.StatusCode == 0 || e.StatusCode >= 500 || e.StatusCode == 429 || strings.HasPrefix(e.Code, "Throttling")
 }
 
 // stsError converts an SDK error, dropping any text that could carry
