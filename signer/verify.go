@@ -72,7 +72,9 @@ func (r Result) LogValue() slog.Value {
 // now. bucket and key are the resource as the caller's router decoded it
 // (bucket "" for the service, key "" for a bucket), in either addressing
 // style. It reads r's method, URL.RawQuery, Host and headers and never
-// modifies r or reads its body. The Authorization header takes V1 or V4
+// modifies r or reads its body. A signed "host" additional header is
+// checked against the Host header if present, else r.Host (where Go's
+// server keeps it). The Authorization header takes V1 or V4
 // header auth; without it the query is checked for V1 or V4 presign
 // parameters.
 //
