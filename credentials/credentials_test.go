@@ -134,3 +134,22 @@ func TestSTSEndpointSelection(t *testing.T) {
 		}
 	}
 }
+
+func TestSTSErrorRetryable(t *testing.T) {
+	tests := []struct {
+		e    STSError
+		want bool
+	}{
+		{STSError{Err: context.DeadlineExceeded}, true},
+		{STSError{StatusCode: 503, Code: "ServiceUnavailable"}, true},
+		{STSError{StatusCode: 400, Code: "Throttling.User"}, true},
+		{STSError{StatusCode: 429}, true},
+		{STSError{StatusCode: 403, Code: "NoPermission"}, false},
+		{STSError{StatusCode: 400, Code: "SignatureDoesNotMatch"}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Retryable(); got != tt.want {
+			t.Errorf("%v: Retryable = %v, want %v", &tt.e, got, tt.want)
+		}
+	}
+}
