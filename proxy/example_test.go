@@ -73,3 +73,40 @@ func Example() {
 	// 200 upstream got GET /photos/public/~cat%20pic.jpg signed=true
 	// 403 application/xml <Code>AccessDenied</Code>
 }
+
+// ExampleRouter_Route shows the router decoding a path exactly once and
+// refusing forms that could be read two ways.
+func ExampleRouter_Route() {
+	rt, err := proxy.NewRouter(proxy.Config{
+		Buckets:             []proxy.BucketConfig{{Name: "photos", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}},
+		VirtualHostSuffixes: []string{"oss.internal"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, c := range []struct{ host, target string }{
+		{"proxy:8080", "/photos/2024/a%20b.jpg"},
+		{"photos.oss.internal", "/2024/a.jpg?versionId=v1"},
+		{"proxy:8080", "/photos/%252e%252e/x"},
+		{"proxy:8080", "/photos/2024/%2e%2e/private"},
+		{"proxy:8080", "/photos/%c0%ae%c0%ae/x"},
+		{"proxy:8080", "/secret/x"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, c.target, nil)
+		r.Host = c.host
+		route, err := rt.Route(r)
+		if err != nil {
+			fmt.Printf("%-32s error: %v\n", c.target, err)
+			continue
+		}
+		fmt.Printf("%-32s bucket=%s key=%q\n", c.target, route.Bucket, route.Key)
+	}
+	// Output:
+	// /photos/2024/a%20b.jpg           bucket=photos key="2024/a b.jpg"
+	// /2024/a.jpg?versionId=v1         bucket=photos key="2024/a.jpg"
+	// /photos/%252e%252e/x             bucket=photos key="%2e%2e/x"
+	// /photos/2024/%2e%2e/private      error: routing: proxy: the request URI is ambiguous or malformed: dot segment
+	// /photos/%c0%ae%c0%ae/x           error: routing: proxy: the request URI is ambiguous or malformed: invalid UTF-8
+	// /secret/x                        error: routing: proxy: the specified bucket is not served by this proxy
+}
