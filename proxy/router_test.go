@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
 )
 
 func testConfig() Config {
@@ -222,4 +224,38 @@ func FuzzRoute(f *testing.F) {
 			t.Fatalf("re-routing %q = %+v, %v; want bucket %q key %q", fwd, again, err, got.Bucket, k)
 		}
 	})
+}
+
+func TestConfigYAML(t *testing.T) {
+	const doc = `
+buckets:
+  - name: photos
+    endpoint: https://oss-cn-hangzhou.aliyuncs.com
+    region: cn-hangzhou
+    addressing_style: virtual
+    signature_version: v1
+    public_endpoint: https://photos.example.com
+    hosts: [photos.example.com]
+  - name: local
+    endpoint: http://127.0.0.1:9000
+    region: cn-hangzhou
+    allow_insecure_http: true
+virtual_host_suffixes: [oss.internal]
+default_bucket: photos
+trust_forwarded_host: true
+`
+	var cfg Config
+	if err := yaml.Unmarshal([]byte(doc), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := rt.bucket("photos")
+	l, _ := rt.bucket("local")
+	if p.style != VirtualHosted || p.sig != SignatureV1 || p.PublicEndpoint != "https://photos.example.com" ||
+		l.style != PathStyle || !l.AllowInsecureHTTP || rt.def != "photos" || !rt.trustXFH || rt.hosts["photos.example.com"] != "photos" {
+		t.Errorf("decoded config: %+v %+v %+v", p, l, rt)
+	}
 }
