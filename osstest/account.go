@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -188,4 +189,16 @@ func randomString(n int) string {
 	s := base64.RawURLEncoding.EncodeToString(b)
 	s = strings.NewReplacer("-", "x", "_", "y").Replace(s)
 	return s[:n]
+}
+
+// String describes the identity without its secret or token.
+func (id Identity) String() string {
+	return fmt.Sprintf("Identity{AccessKeyID:%s Principal:%s STS:%v Expires:%s}",
+		id.AccessKeyID, id.Principal, id.SecurityToken != "", id.Expires.Format(time.RFC3339))
+}
+
+// LogValue implements slog.LogValuer: the secret and token never print.
+func (id Identity) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("access_key_id", id.AccessKeyID), slog.String("principal", id.Principal),
+		slog.Bool("sts", id.SecurityToken != ""), slog.Time("expires", id.Expires))
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/crc64"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -542,5 +543,17 @@ func TestDirectAccess(t *testing.T) {
 	cancel()
 	if err := o.PutObject(canceled, testBucket, "c", strings.NewReader("x")); !errors.Is(err, context.Canceled) {
 		t.Errorf("PutObject with a canceled context: %v", err)
+	}
+}
+
+func TestIdentityRedacted(t *testing.T) {
+	acct := NewAccount("1", nil)
+	id := acct.MintSTS("acs:ram::1:role/r/s", time.Hour)
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("who", "id", id, "value", *id)
+	for _, out := range []string{fmt.Sprint(id), fmt.Sprintf("%+v", *id), fmt.Sprintf("%v", []*Identity{id}), logged.String()} {
+		if strings.Contains(out, id.AccessKeySecret) || strings.Contains(out, id.SecurityToken) || !strings.Contains(out, id.AccessKeyID) {
+			t.Errorf("identity printed as %s", out)
+		}
 	}
 }
