@@ -48,6 +48,7 @@ func commands() []command {
 			_, err := fmt.Fprintln(stdout, "ossproxy", version)
 			return err
 		}},
+		{"emulator", "run the OSS, STS and ECS metadata emulator", runEmulator},
 	}
 }
 
