@@ -484,6 +484,9 @@ func TestEndToEndRawTargets(t *testing.T) {
 		{"repeated query", "GET", "/data/?prefix=alice/&prefix=bob/", nil, 400, ""},
 		{"chunked complete is forwarded with a length", "POST", "/data/alice/x?uploadId=1", map[string]string{"Transfer-Encoding": "chunked"}, 400, "/data/alice/x?uploadId=1"},
 		{"reserved prefix", "GET", "/_ossproxy/anything", nil, 404, ""},
+		{"absolute form", "GET", "http://secret.oss-cn-hangzhou.aliyuncs.com/secret/x", nil, 400, ""},
+		{"absolute form to a listed bucket", "GET", "http://127.0.0.1:1/data/alice/x", nil, 400, ""},
+		{"CONNECT", "CONNECT", "evil.example:443", nil, 400, ""},
 		{"upgrade", "GET", "/data/alice/x", map[string]string{"Upgrade": "websocket", "Connection": "Upgrade"}, 400, ""},
 	}
 	for _, tc := range tests {
