@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -152,7 +153,7 @@ func newEnv(t testing.TB) *env {
 	cfg := proxy.Config{Buckets: []proxy.BucketConfig{
 		{Name: "data", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true},
 		{Name: "other", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true, SignatureVersion: proxy.SignatureV1},
-	}}
+	}, VirtualHostSuffixes: []string{"oss.local"}}
 	h, err := proxy.New(proxy.Options{
 		Config: cfg, Authenticator: authenticator(a), Authorizer: authorizer(pol),
 		Credentials: creds, Signer: proxy.NewOSSSigner(cfg), Logger: logger, Now: cloud.Clock.Now,
@@ -680,5 +681,34 @@ func TestEndToEndAccessKeyClients(t *testing.T) {
 		if strings.Contains(r.URL, "Signature") || strings.Contains(r.URL, "x-oss-credential") {
 			t.Errorf("presign parameters reached the upstream: %s", r.URL)
 		}
+	}
+}
+
+// TestEndToEndVirtualHost drives SDK v2 in virtual-host style: it sends
+// Host "data.oss.local:port", which the proxy routes by its configured
+// suffix (the client's connections are dialled to the proxy).
+func TestEndToEndVirtualHost(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	proxyAddr := strings.TrimPrefix(e.proxyURL, "http://")
+	_, port, _ := net.SplitHostPort(proxyAddr)
+	base := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, proxyAddr)
+	}}
+	defer base.CloseIdleConnections()
+	c := oss.NewClient(oss.LoadDefaultConfig().WithRegion(e.cloud.Region).WithEndpoint("http://oss.local:"+port).
+		WithCredentialsProvider(osscreds.NewAnonymousCredentialsProvider()).WithRetryMaxAttempts(1).
+		WithHttpClient(&http.Client{Transport: bearer{token: e.tokens["alice"], base: base}}))
+	if _, err := c.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("alice/vh.txt"), Body: strings.NewReader("vh")}); err != nil {
+		t.Fatalf("virtual-host PutObject: %v", err)
+	}
+	reqs := e.cloud.Recorder.Requests(osstest.EndpointOSS)
+	if last := reqs[len(reqs)-1]; last.URL != "/data/alice/vh.txt" {
+		t.Errorf("upstream saw %s %s, want path-style /data/alice/vh.txt", last.Host, last.URL)
+	}
+	_, err := c.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("secret"), Key: oss.Ptr("x")})
+	if se, ok := errors.AsType[*oss.ServiceError](err); !ok || se.StatusCode != 404 || len(e.cloud.Recorder.Requests(osstest.EndpointOSS)) != len(reqs) {
+		t.Errorf("unlisted virtual host: %v", err)
 	}
 }
