@@ -34,9 +34,9 @@ credentials:
 	}
 	fmt.Println(cfg.Listeners[0].Address, cfg.Proxy.Buckets[0].Name, cfg.Auth.AccessKeys[0].Secret)
 
-	_, err = config.Parse("ossproxy.yaml", []byte(text+"  region: cn-hangzhou\n"), config.Options{Getenv: getenv})
+	_, err = config.Parse("ossproxy.yaml", []byte(text+"  role_arn: acs:ram::1:role/r\n"), config.Options{Getenv: getenv})
 	fmt.Println(err)
 	// Output:
 	// 127.0.0.1:8080 photos [REDACTED]
-	// ossproxy.yaml:20: region is not used by credentials source env
+	// ossproxy.yaml:19: role_arn is not used by credentials source env
 }
