@@ -3,20 +3,35 @@
 // operation, authorizes it (deny by default), rewrites it for the upstream
 // endpoint, re-signs it with the proxy's own credentials and streams it.
 //
+//	cfg := proxy.Config{Buckets: []proxy.BucketConfig{{
+//		Name:     "photos",
+//		Endpoint: "https://oss-cn-hangzhou.aliyuncs.com",
+//		Region:   "cn-hangzhou",
+//	}}}
 //	h, err := proxy.New(proxy.Options{
-//		Config: proxy.Config{Buckets: []proxy.BucketConfig{{
-//			Name:     "photos",
-//			Endpoint: "https://oss-cn-hangzhou.aliyuncs.com",
-//			Region:   "cn-hangzhou",
-//		}}},
-//		Authenticator: authn,  // proxy.Authenticator (auth.Authenticator via an adapter)
-//		Authorizer:    authz,  // proxy.Authorizer (auth.Policy via an adapter)
-//		Credentials:   creds,  // proxy.CredentialSource (credentials.Cache via an adapter)
+//		Config:        cfg,
+//		Authenticator: authn, // e.g. auth.Authenticator behind an AuthenticatorFunc
+//		Authorizer:    authz, // e.g. auth.Policy behind an AuthorizerFunc
+//		Credentials:   creds, // e.g. credentials.Cache behind CredentialFuncs
 //		Signer:        proxy.NewOSSSigner(cfg),
 //		Logger:        logger,
 //	})
 //	if err != nil { ... }
 //	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+//
+// The adapters are a few lines each (see the package's e2e tests):
+//
+//	authn := proxy.AuthenticatorFunc(func(ctx context.Context, r *http.Request, bucket, key string) (*proxy.Caller, error) {
+//		p, err := a.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
+//		if err != nil {
+//			return nil, err // *auth.Error carries its status and OSS code
+//		}
+//		return &proxy.Caller{Name: p.Name, Mode: p.Mode.String(), StripHeaders: p.Carrier.Headers,
+//			StripQuery: p.Carrier.QueryParams, Principal: p}, nil
+//	})
+//	authz := proxy.AuthorizerFunc(func(_ context.Context, c *proxy.Caller, a proxy.Action, bucket, key string) error {
+//		return pol.Authorize(c.Principal.(*auth.Principal), auth.Action(a), bucket, key) // same bits
+//	})
 //
 // # Request path
 //
