@@ -110,3 +110,47 @@ func ExampleRouter_Route() {
 	// /photos/%c0%ae%c0%ae/x           error: routing: proxy: the request URI is ambiguous or malformed: invalid UTF-8
 	// /secret/x                        error: routing: proxy: the specified bucket is not served by this proxy
 }
+
+// ExampleTransport shows the signing transport retrying once after OSS
+// rejects an expired security token, with credentials it retrieves anew.
+func ExampleTransport() {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Oss-Security-Token") == "old-token" {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<Error><Code>SecurityTokenExpired</Code></Error>`)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer upstream.Close()
+
+	token := "old-token"
+	tr := &proxy.Transport{
+		Credentials: proxy.CredentialFuncs{
+			RetrieveFunc: func(context.Context) (signer.Credentials, error) {
+				return signer.Credentials{AccessKeyID: "STS.example", AccessKeySecret: "s", SecurityToken: token}, nil
+			},
+			InvalidateFunc: func(stale signer.Credentials) {
+				fmt.Println("invalidated", stale) // prints redacted
+				token = "new-token"
+			},
+		},
+		Signer: proxy.RequestSignerFunc(func(_ context.Context, r *http.Request, c signer.Credentials, _ proxy.Target, _ time.Time) error {
+			r.Header.Set("X-Oss-Security-Token", c.SecurityToken) // a real signer also signs
+			return nil
+		}),
+	}
+	ctx := proxy.WithTarget(context.Background(), proxy.Target{Bucket: "bkt", Key: "k", Region: "cn-hangzhou"})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, upstream.URL+"/bkt/k", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, string(body))
+	// Output:
+	// invalidated Credentials{AccessKeyID: STS.****mple, AccessKeySecret: [REDACTED], SecurityToken: [REDACTED]}
+	// 200 ok
+}
