@@ -374,18 +374,30 @@ type stored struct {
 }
 
 // store streams body to a new file, computing MD5 and CRC-64/ECMA on the
-// way, and checks it against contentMD5 (base64, may be empty). On error
-// the file is removed.
+// way, and checks it against contentMD5 (nil: no check). The CRC runs in
+// its own goroutine, one buffer behind, so the two hashes overlap. On
+// error the file is removed.
 func (o *OSS) store(body io.Reader, contentMD5 []byte) (stored, error) {
 	f, err := os.CreateTemp(o.dir, "obj-*")
 	if err != nil {
 		return stored{}, fmt.Errorf("creating object file: %w", err)
 	}
+	pr, pw := io.Pipe()
+	crcDone := make(chan uint64, 1)
+	go func() {
+		crc := crc64.New(crcTable)
+		buf := o.getBuf()
+		defer o.bufs.Put(buf)
+		_, err := io.CopyBuffer(crc, onlyReader{pr}, *buf)
+		pr.CloseWithError(err) // unblocks the writer if hashing stopped early
+		crcDone <- crc.Sum64()
+	}()
 	md := md5.New()
-	crc := crc64.New(crcTable)
 	buf := o.getBuf()
 	defer o.bufs.Put(buf)
-	n, err := io.CopyBuffer(io.MultiWriter(f, md, crc), onlyReader{body}, *buf)
+	n, err := io.CopyBuffer(io.MultiWriter(f, md, pw), onlyReader{body}, *buf)
+	pw.CloseWithError(err)
+	crc := <-crcDone
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("writing object file: %w", cerr)
 	}
@@ -397,7 +409,7 @@ func (o *OSS) store(body io.Reader, contentMD5 []byte) (stored, error) {
 		_ = os.Remove(f.Name())
 		return stored{}, err
 	}
-	return stored{seg: segment{path: f.Name(), size: n}, md5: sum, crc: crc.Sum64()}, nil
+	return stored{seg: segment{path: f.Name(), size: n}, md5: sum, crc: crc}, nil
 }
 
 // onlyReader hides WriterTo/ReaderFrom so CopyBuffer uses our buffer.
