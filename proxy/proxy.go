@@ -82,6 +82,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for signing and durations; nil means time.Now.
 	Now func() time.Time
+	// API serves the proxy's own endpoints under ReservedPrefix
+	// ("/_ossproxy/…"), after authentication; it finds the caller with
+	// CallerFromContext and the request id with RequestIDFromContext. Its
+	// requests are never forwarded upstream. Nil answers them 404.
+	API http.Handler
 	// MaxHeaderBytes bounds the size of the request headers the proxy
 	// forwards (names and values); larger requests get 431. 0 means
 	// 64 KiB. http.Server.MaxHeaderBytes still bounds what is read.
@@ -99,6 +104,7 @@ type Handler struct {
 	log        *slog.Logger
 	now        func() time.Time
 	maxHeader  int
+	api        http.Handler
 
 	idPrefix string
 	idSeq    atomic.Uint64
@@ -133,6 +139,7 @@ func New(o Options) (*Handler, error) {
 		authz:      o.Authorizer,
 		log:        o.Logger,
 		now:        o.Now,
+		api:        o.API,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -169,7 +176,28 @@ type state struct {
 	op     *Operation
 	bucket *bucketRoute
 	target Target
+	api    bool // served by Options.API
 	err    error
+}
+
+// CallerFromContext returns the authenticated caller of the request whose
+// context is ctx, as the Handler stores it for Options.API and for the
+// Authorizer's callees; false outside a Handler request.
+func CallerFromContext(ctx context.Context) (*Caller, bool) {
+	st, ok := ctx.Value(targetKey{}).(*state)
+	if !ok || st.caller == nil {
+		return nil, false
+	}
+	return st.caller, true
+}
+
+// RequestIDFromContext returns the proxy's request id (the x-oss-request-id
+// of the errors it answers itself), or "" outside a Handler request.
+func RequestIDFromContext(ctx context.Context) string {
+	if st, ok := ctx.Value(targetKey{}).(*state); ok {
+		return st.id
+	}
+	return ""
 }
 
 // hop-by-hop and credential headers never forwarded upstream. The signer
@@ -199,6 +227,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		st.err = err
 		writeError(rec, r, st.id, err)
+	} else if st.api {
+		h.api.ServeHTTP(rec, r)
 	} else {
 		h.rp.ServeHTTP(rec, r)
 	}
@@ -239,7 +269,11 @@ func (h *Handler) prepare(r *http.Request, st *state) (*http.Request, error) {
 		return r, routeErr
 	}
 	if rte.Reserved {
-		return r, fmt.Errorf("routing: %w", ErrNotFound)
+		if h.api == nil {
+			return r, fmt.Errorf("routing: %w", ErrNotFound)
+		}
+		st.api = true
+		return r.WithContext(context.WithValue(ctx, targetKey{}, st)), nil
 	}
 	st.route = rte
 	op, err := h.classifier.Classify(r, rte, caller.StripQuery)
@@ -392,8 +426,11 @@ func (h *Handler) accessLog(r *http.Request, st *state, rec *recorder, d time.Du
 	if st.caller != nil {
 		attrs = append(attrs, slog.String("principal", st.caller.Name), slog.String("mode", st.caller.Mode))
 	}
-	if st.op != nil {
+	switch {
+	case st.op != nil:
 		attrs = append(attrs, slog.String("op", st.op.Name))
+	case st.api:
+		attrs = append(attrs, slog.String("op", "API"), slog.String("path", r.URL.Path))
 	}
 	attrs = append(attrs,
 		slog.String("bucket", st.route.Bucket), slog.String("key", st.route.Key),

@@ -507,3 +507,35 @@ func TestHandlerHeaderLimit(t *testing.T) {
 		t.Errorf("status %d, %d upstream requests", resp.StatusCode, f.log.count())
 	}
 }
+
+func TestHandlerAPI(t *testing.T) {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := CallerFromContext(r.Context())
+		if !ok {
+			http.Error(w, "no caller", 500)
+			return
+		}
+		w.Header().Set("X-Test-Request-Id", RequestIDFromContext(r.Context()))
+		io.WriteString(w, c.Name+" "+r.URL.Path)
+	})
+	f := newFixture(t, nil, func(o *Options) { o.API = api })
+	req, _ := http.NewRequest(http.MethodPost, f.proxy.URL+"/_ossproxy/v1/presign", strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, body := f.do(t, req)
+	if resp.StatusCode != 200 || string(body) != "tester /_ossproxy/v1/presign" || len(resp.Header.Get("X-Test-Request-Id")) != 24 {
+		t.Errorf("%d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	req, _ = http.NewRequest(http.MethodPost, f.proxy.URL+"/_ossproxy/v1/presign", nil)
+	if resp, _ := f.do(t, req); resp.StatusCode != 401 {
+		t.Errorf("unauthenticated API call: %d", resp.StatusCode)
+	}
+	if f.log.count() != 0 {
+		t.Error("API requests reached the upstream")
+	}
+	if _, ok := CallerFromContext(context.Background()); ok || RequestIDFromContext(context.Background()) != "" {
+		t.Error("caller outside a request")
+	}
+	if !strings.Contains(f.logs.String(), `"op":"API"`) {
+		t.Error("API call not in the access log")
+	}
+}
