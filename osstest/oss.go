@@ -48,12 +48,11 @@ type OSSOptions struct {
 
 // ErrNoSuchBucket and friends are returned by the OSS methods used from Go.
 var (
-	ErrNoSuchBucket    = errors.New("osstest: no such bucket")
-	ErrNoSuchKey       = errors.New("osstest: no such key")
-	ErrInvalidBucket   = errors.New("osstest: invalid bucket name")
-	ErrClosed          = errors.New("osstest: emulator closed")
-	errBadDigest       = errors.New("content-md5 mismatch")
-	errUploadCancelled = errors.New("upload cancelled")
+	ErrNoSuchBucket  = errors.New("osstest: no such bucket")
+	ErrNoSuchKey     = errors.New("osstest: no such key")
+	ErrInvalidBucket = errors.New("osstest: invalid bucket name")
+	ErrClosed        = errors.New("osstest: emulator closed")
+	errBadDigest     = errors.New("content-md5 mismatch")
 )
 
 // OSS is an in-process Alibaba Cloud OSS object service: an http.Handler

@@ -353,7 +353,8 @@ func readXMLBody(r *http.Request, required bool) ([]byte, *ossError) {
 		return nil, e
 	}
 	if sum == nil && required {
-		return nil, errf(400, "InvalidRequest", "Missing required header for this request: Content-MD5.")
+		// EC 0016-00000606; the code string is not documented.
+		return nil, &ossError{Status: 400, Code: "InvalidRequest", EC: "0016-00000606", Message: "Missing required header for this request: Content-MD5."}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
 	if err != nil {
@@ -386,7 +387,9 @@ func (o *OSS) deleteMultiple(w http.ResponseWriter, r *http.Request, bucket stri
 	}
 	for _, obj := range req.Objects {
 		if obj.Key == "" {
-			return errMalformedXML()
+			e := errMalformedXML()
+			e.EC = "0016-00000613" // an Object without a Key
+			return e
 		}
 		if !id.Allowed("oss:DeleteObject", o.objectResource(bucket, obj.Key), nil) {
 			return errAccessDenied("You have no right to access this object because of bucket acl.")

@@ -219,7 +219,7 @@ func TestWireShapes(t *testing.T) {
 			do(t, signed(t, o, user, http.MethodPut, srv.URL+"/bkt/"+strings.ReplaceAll(k, " ", "%20"), strings.NewReader("x"), nil))
 		}
 		xmlBody := `<Delete><Quiet>false</Quiet><Object><Key>a b&amp;c</Key></Object><Object><Key>gone</Key></Object></Delete>`
-		if e := doError(t, signed(t, o, user, http.MethodPost, srv.URL+"/bkt/?delete", strings.NewReader(xmlBody), nil)); e.Status != 400 {
+		if e := doError(t, signed(t, o, user, http.MethodPost, srv.URL+"/bkt/?delete", strings.NewReader(xmlBody), nil)); e.Status != 400 || e.EC != "0016-00000606" {
 			t.Errorf("without Content-MD5: %+v", e)
 		}
 		md := md5.Sum([]byte(xmlBody))
