@@ -52,6 +52,11 @@
 // errors included, pass back untouched. Errors the proxy answers itself
 // are OSS XML ([Error]) with the proxy's request id in x-oss-request-id.
 //
+// Paths under [ReservedPrefix] ("/_ossproxy/") belong to the proxy's own
+// API ([Options].API, e.g. the vend service), served after authentication
+// with the caller in the context ([CallerFromContext]); they are never
+// forwarded.
+//
 // The proxy declares the interfaces it consumes ([Authenticator],
 // [Authorizer], [CredentialSource], [RequestSigner]) with Func adapters;
 // cmd/ossproxy wires the auth, credentials and signer packages to them.
