@@ -179,3 +179,27 @@ func TestECSMetadataNoRole(t *testing.T) {
 		t.Errorf("credentials without a role: %v %d", id, n)
 	}
 }
+
+func FuzzECSMetadata(f *testing.F) {
+	f.Add("PUT", "/latest/api/token", "21600", "")
+	f.Add("GET", ecsCredPrefix+"EcsRole", "", "tok")
+	f.Add("GET", ecsCredPrefix, "", "")
+	f.Add("GET", "/latest/meta-data/ram/security-credentials//", "-1", "\x00")
+	acct := NewAccount(testAccountID, nil)
+	role := &Role{ARN: "acs:ram::" + testAccountID + ":role/EcsRole"}
+	e := NewECSMetadata(acct, ECSOptions{Role: role})
+	f.Fuzz(func(t *testing.T, method, path, ttl, token string) {
+		req, err := http.NewRequest(method, "http://100.100.100.200"+path, nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set(ECSTokenTTLHeader, ttl)
+		req.Header.Set(ECSTokenHeader, token)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		// Without a valid session token nothing but a token is ever served.
+		if rec.Code == 200 && !(method == http.MethodPut && req.URL.Path == "/latest/api/token") {
+			t.Fatalf("%s %q with token %q served %q", method, path, token, rec.Body)
+		}
+	})
+}

@@ -262,3 +262,19 @@ func TestRecorder(t *testing.T) {
 		t.Errorf("bounded recorder kept %+v", got)
 	}
 }
+
+func BenchmarkFaultsWrap(b *testing.B) {
+	faults := NewFaults(NewRecorder(1000))
+	faults.Add(EndpointOSS, Fault{Status: 503, Match: func(r *http.Request) bool { return r.URL.Path == "/never" }})
+	h := faults.Wrap(EndpointOSS, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }))
+	req := httptest.NewRequest(http.MethodGet, "/bkt/key", nil)
+	req.Header.Set("Authorization", "OSS4-HMAC-SHA256 Credential=x")
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 204 {
+			b.Fatal(rec.Code)
+		}
+	}
+}
