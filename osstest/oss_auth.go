@@ -69,7 +69,9 @@ func parseAuth(r *http.Request, q url.Values) (*authInfo, *ossError) {
 		}
 		exp, err := strconv.ParseInt(q.Get("x-oss-expires"), 10, 64)
 		if err != nil || exp <= 0 || exp > int64(maxPresignV4/time.Second) {
-			return nil, errInvalidArgument("x-oss-expires must be between 1 and 604800 seconds.", "x-oss-expires", q.Get("x-oss-expires"))
+			e := errInvalidArgument("x-oss-expires must be between 1 and 604800 seconds.", "x-oss-expires", q.Get("x-oss-expires"))
+			e.EC = "0002-00000232"
+			return nil, e
 		}
 		a.expiresSec = exp
 		if ah := q.Get("x-oss-additional-headers"); ah != "" {
@@ -201,7 +203,7 @@ func (o *OSS) checkTime(r *http.Request, a *authInfo, now time.Time) *ossError {
 	case a.query && a.version == 1:
 		exp, _ := strconv.ParseInt(a.dateLine, 10, 64) // checked in parseAuth
 		if now.Unix() > exp {
-			return &ossError{Status: 403, Code: "AccessDenied", Message: "Request has expired.",
+			return &ossError{Status: 403, Code: "AccessDenied", Message: "Request has expired.", EC: "0002-00000069",
 				ExpiresTime: time.Unix(exp, 0).UTC().Format(time.RFC3339), ServerTime: now.UTC().Format(time.RFC3339)}
 		}
 		return nil
@@ -214,7 +216,7 @@ func (o *OSS) checkTime(r *http.Request, a *authInfo, now time.Time) *ossError {
 			return o.skewError(t, now)
 		}
 		if exp := t.Add(time.Duration(a.expiresSec) * time.Second); now.After(exp) {
-			return &ossError{Status: 403, Code: "AccessDenied", Message: "Request has expired.",
+			return &ossError{Status: 403, Code: "AccessDenied", Message: "Request has expired.", EC: "0002-00000069",
 				ExpiresTime: exp.UTC().Format(time.RFC3339), ServerTime: now.UTC().Format(time.RFC3339)}
 		}
 		return nil

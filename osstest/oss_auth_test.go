@@ -200,7 +200,7 @@ func TestTimeRejections(t *testing.T) {
 		defer acct.Clock.Advance(-2 * time.Minute)
 		for name, u := range map[string]string{"sdk v2 V4": v4.URL, "sdk v2 V1": v1.URL, "legacy V4": leg} {
 			e := fetchError(t, http.MethodGet, u)
-			if e.Code != "AccessDenied" || e.Message != "Request has expired." {
+			if e.Code != "AccessDenied" || e.Message != "Request has expired." || e.EC != "0002-00000069" {
 				t.Errorf("%s: %s %q, want AccessDenied \"Request has expired.\"", name, e.Code, e.Message)
 			}
 		}
