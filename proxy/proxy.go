@@ -286,7 +286,7 @@ func (h *Handler) prepare(r *http.Request, st *state) (*http.Request, error) {
 			if _, ok := errors.AsType[statusCoder](err); !ok {
 				err = fmt.Errorf("%w: %w", ErrDenied, err)
 			}
-			return r, fmt.Errorf("authorizing %s on %s/%s: %w", c.Action, c.Bucket, c.Key, err)
+			return r, fmt.Errorf("authorizing %s in bucket %s: %w", c.Action, c.Bucket, err) // keys stay out of messages (logs may redact them)
 		}
 	}
 	bucket := rte.Bucket

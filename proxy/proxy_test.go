@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -454,6 +455,19 @@ func TestHandlerAccessLog(t *testing.T) {
 		if strings.Contains(line, secret) {
 			t.Errorf("access log contains %q", secret)
 		}
+	}
+
+	// Errors name no key: a deployment may hash the "key" attribute.
+	f.logs.Reset()
+	req, _ = http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/no/private-name", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	f.do(t, req)
+	var rec struct{ Key, Error string }
+	if err := json.Unmarshal(f.logs.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Key != "no/private-name" || rec.Error == "" || strings.Contains(rec.Error, "private-name") {
+		t.Errorf("denied request logged as %+v", rec)
 	}
 }
 
