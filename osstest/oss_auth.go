@@ -233,7 +233,7 @@ func (o *OSS) checkTime(r *http.Request, a *authInfo, now time.Time) *ossError {
 }
 
 func (o *OSS) skewError(t, now time.Time) *ossError {
-	return &ossError{Status: 403, Code: "RequestTimeTooSkewed",
+	return &ossError{Status: 403, Code: "RequestTimeTooSkewed", EC: "0002-00000504",
 		Message:        "The difference between the request time and the current time is too large.",
 		RequestTime:    t.UTC().Format(time.RFC3339),
 		ServerTime:     now.UTC().Format(time.RFC3339),

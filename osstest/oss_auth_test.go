@@ -160,7 +160,9 @@ func TestTimeRejections(t *testing.T) {
 					t.Errorf("%s: code = %s, want RequestTimeTooSkewed", name, got)
 				}
 			}
-			if err := legacyClient(t, srv, user, v1oss.AuthV4).PutObject("k2", strings.NewReader("x")); serviceCode(err) != "RequestTimeTooSkewed" {
+			err := legacyClient(t, srv, user, v1oss.AuthV4).PutObject("k2", strings.NewReader("x"))
+			var se v1oss.ServiceError
+			if !errors.As(err, &se) || se.Code != "RequestTimeTooSkewed" || se.Ec != "0002-00000504" {
 				t.Errorf("legacy V4: %v", err)
 			}
 			// With retries on, SDK v2 corrects its clock from the error's
