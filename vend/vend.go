@@ -383,6 +383,7 @@ func (s *Service) Presign(ctx context.Context, p *auth.Principal, in PresignRequ
 	now := s.now().Truncate(time.Second)
 	if creds.CanExpire() {
 		left := creds.Expires.Sub(now)
+		b.noteLifetime(left)
 		if left < exp {
 			creds, left = s.fresher(ctx, b, creds, now, left)
 		}
@@ -424,10 +425,6 @@ func (s *Service) Presign(ctx context.Context, p *auth.Principal, in PresignRequ
 // old and the new credentials and their remaining lifetime.
 func (s *Service) fresher(ctx context.Context, b *bucket, c credentials.Credentials, now time.Time, left time.Duration) (credentials.Credentials, time.Duration) {
 	seen := time.Duration(b.maxSeen.Load())
-	if left > seen {
-		b.maxSeen.CompareAndSwap(int64(seen), int64(left))
-		seen = left
-	}
 	inv, ok := b.creds.(Invalidator)
 	if !ok || left > seen*3/4 {
 		return c, left
@@ -445,10 +442,18 @@ func (s *Service) fresher(ctx context.Context, b *bucket, c credentials.Credenti
 		return c, left
 	}
 	fl := fresh.Expires.Sub(now)
-	if fl > time.Duration(b.maxSeen.Load()) {
-		b.maxSeen.Store(int64(fl))
-	}
+	b.noteLifetime(fl)
 	return fresh, fl
+}
+
+// noteLifetime records the longest remaining lifetime seen.
+func (b *bucket) noteLifetime(left time.Duration) {
+	for {
+		seen := b.maxSeen.Load()
+		if int64(left) <= seen || b.maxSeen.CompareAndSwap(seen, int64(left)) {
+			return
+		}
+	}
 }
 
 // request builds the request to presign: the bucket's public endpoint in
