@@ -713,3 +713,44 @@ func TestEndToEndVirtualHost(t *testing.T) {
 		t.Errorf("unlisted virtual host: %v", err)
 	}
 }
+
+// TestEndToEndConcurrent runs puts and gets from several goroutines at
+// once through one proxy (run it with -race).
+func TestEndToEndConcurrent(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	c := e.client(e.tokens["alice"])
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 5 {
+				key := fmt.Sprintf("alice/conc/%d-%d", g, i)
+				want := fmt.Sprintf("body %d %d", g, i)
+				if _, err := c.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr(key), Body: strings.NewReader(want)}); err != nil {
+					errs <- err
+					return
+				}
+				res, err := c.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr(key)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if string(got) != want {
+					errs <- fmt.Errorf("%s: got %q", key, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if keys, _ := e.cloud.OSS.ObjectKeys("data"); len(keys) != 40 {
+		t.Errorf("%d objects, want 40", len(keys))
+	}
+}
