@@ -30,6 +30,8 @@ type OSSOptions struct {
 	Region string
 	// Dir is where object bodies live. "" means a new temporary directory
 	// that Close removes; a given Dir is left in place (its files are not).
+	// The index of buckets and objects is in memory only: a new OSS starts
+	// empty whatever Dir holds.
 	Dir string
 	// Buckets are created at start.
 	Buckets []string

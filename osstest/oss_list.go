@@ -91,6 +91,11 @@ type listPage struct {
 // list pages through a bucket: keys after marker with prefix, rolled up at
 // delimiter, at most maxKeys entries (keys and common prefixes together).
 func (o *OSS) list(bucket, prefix, delimiter, marker string, maxKeys int) (listPage, *ossError) {
+	if maxKeys == 0 {
+		// Nothing to return, and no marker to continue from: not truncated,
+		// or a client paging on IsTruncated would never stop.
+		return listPage{}, nil
+	}
 	o.mu.RLock()
 	b, ok := o.buckets[bucket]
 	if !ok {

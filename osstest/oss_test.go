@@ -343,7 +343,7 @@ func TestListPaging(t *testing.T) {
 		{"", "/", "b/1", 2, []string{"c", "d/"}, false, "d/"}, // b/ already returned
 		{"b/", "/", "", 100, []string{"b/1", "b/2", "b/3/"}, false, "b/3/"},
 		{"b/", "", "b/1", 1, []string{"b/2"}, true, "b/2"},
-		{"", "", "", 0, nil, true, ""},
+		{"", "", "", 0, nil, false, ""},
 		{"zz", "/", "", 10, nil, false, ""},
 	}
 	for _, tt := range tests {
