@@ -166,6 +166,11 @@ type Options struct {
 	// PresignLimit and STSLimit rate-limit each principal per endpoint.
 	// Zero values: no limit.
 	PresignLimit, STSLimit RateLimit
+	// RequestID returns the id of the request whose context is ctx, for
+	// the x-oss-request-id header and the request_id of errors (cmd/ossproxy
+	// passes proxy.RequestIDFromContext). nil, or an empty answer: a random
+	// id.
+	RequestID func(ctx context.Context) string
 	// Observer counts answers. nil: none.
 	Observer Observer
 	// Logger receives one record per API call, without secrets. nil:
@@ -610,17 +615,20 @@ func (s *Service) scopedCache(d time.Duration) (*credentials.ScopedCache, error)
 }
 
 // ServeHTTP answers POST PresignPath and POST STSPath with JSON, for the
-// caller PrincipalFunc finds in the request context (401 without one). It
-// sets x-oss-request-id unless the proxy already did.
+// caller PrincipalFunc finds in the request context (401 without one), with
+// the request id in x-oss-request-id.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	id := w.Header().Get("X-Oss-Request-Id")
+	id := ""
+	if s.opts.RequestID != nil {
+		id = s.opts.RequestID(ctx)
+	}
 	if id == "" {
 		var b [12]byte
 		_, _ = rand.Read(b[:])
 		id = strings.ToUpper(hex.EncodeToString(b[:]))
-		w.Header().Set("X-Oss-Request-Id", id)
 	}
+	w.Header().Set("X-Oss-Request-Id", id)
 	ev := Event{}
 	var res any
 	var err error

@@ -1,0 +1,140 @@
+package vend_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ossproxy/ossproxy/auth"
+	"github.com/ossproxy/ossproxy/credentials"
+	"github.com/ossproxy/ossproxy/osstest"
+	"github.com/ossproxy/ossproxy/proxy"
+	"github.com/ossproxy/ossproxy/signer"
+	"github.com/ossproxy/ossproxy/vend"
+)
+
+var hmacSecret = []byte("vend-test-hmac-secret-0123456789abcdef")
+
+// TestThroughProxy serves the API behind the real proxy Handler with JWT
+// authentication, wired as cmd/ossproxy wires it: unauthenticated calls
+// never reach the Service, authenticated ones get their own grants.
+func TestThroughProxy(t *testing.T) {
+	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"bkt"}})
+	ctx := t.Context()
+	authn, err := auth.New(ctx, auth.Config{Issuers: []auth.IssuerConfig{{
+		Issuer: testIssuer, Audiences: []string{"ossproxy"}, Algorithms: []string{"HS256"}, HMACSecret: auth.Secret(hmacSecret),
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := auth.NewPolicy([]auth.Rule{{Issuers: []string{testIssuer}, Buckets: []string{"bkt"},
+		Prefixes: []string{"users/${sub}/"}, Actions: []auth.Action{auth.ActionRead, auth.ActionWrite}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := credentials.NewStatic(cloud.Admin.AccessKeyID, cloud.Admin.AccessKeySecret, "")
+	reached := 0
+	svc, err := vend.New(vend.Options{
+		Buckets: []vend.Bucket{{Name: "bkt", Region: cloud.Region, Endpoint: cloud.OSSURL}},
+		Policy:  pol,
+		Principal: func(ctx context.Context) (*auth.Principal, bool) {
+			reached++
+			c, ok := proxy.CallerFromContext(ctx)
+			if !ok {
+				return nil, false
+			}
+			p, ok := c.Principal.(*auth.Principal)
+			return p, ok
+		},
+		RequestID:   proxy.RequestIDFromContext,
+		Credentials: creds,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := proxy.New(proxy.Options{
+		Config: proxy.Config{Buckets: []proxy.BucketConfig{{Name: "bkt", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}},
+		Authenticator: proxy.AuthenticatorFunc(func(ctx context.Context, r *http.Request, bucket, key string) (*proxy.Caller, error) {
+			p, err := authn.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
+			if err != nil {
+				return nil, err
+			}
+			return &proxy.Caller{Name: p.Name, Mode: p.Mode.String(), StripHeaders: p.Carrier.Headers, StripQuery: p.Carrier.QueryParams, Principal: p}, nil
+		}),
+		Authorizer: proxy.AuthorizerFunc(func(_ context.Context, c *proxy.Caller, a proxy.Action, bucket, key string) error {
+			p, _ := c.Principal.(*auth.Principal)
+			return pol.Authorize(p, auth.Action(a), bucket, key)
+		}),
+		Credentials: staticSource{creds.Value.Credentials},
+		Signer:      proxy.NewOSSSigner(proxy.Config{Buckets: []proxy.BucketConfig{{Name: "bkt", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}}),
+		API:         svc,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	token := func(sub string) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"iss": testIssuer, "aud": "ossproxy", "sub": sub, "exp": time.Now().Add(time.Hour).Unix(),
+		}).SignedString(hmacSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	post := func(bearer, body string, out any) (int, http.Header) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+vend.PresignPath, strings.NewReader(body))
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			_ = decodeJSON(resp.Body, out)
+		}
+		return resp.StatusCode, resp.Header
+	}
+	body := `{"bucket":"bkt","key":"users/alice/x","method":"PUT"}`
+	if st, _ := post("", body, nil); st != http.StatusUnauthorized || reached != 0 {
+		t.Fatalf("no token: %d, service reached %d times", st, reached)
+	}
+	if st, _ := post(token("alice")+"x", body, nil); st != http.StatusUnauthorized || reached != 0 {
+		t.Fatalf("bad token: %d, service reached %d times", st, reached)
+	}
+	var a presignAnswer
+	st, hdr := post(token("alice"), body, &a)
+	if st != http.StatusOK || a.URL == "" || reached != 1 {
+		t.Fatalf("alice: %d %+v", st, a)
+	}
+	if st, _ := curl(t, "-T", "/dev/null", a.URL); st != http.StatusOK {
+		t.Fatalf("PUT through the URL: %d", st)
+	}
+	var d presignAnswer
+	st, hdr = post(token("bob"), body, &d)
+	if st != http.StatusForbidden || d.Code != "AccessDenied" || d.RequestID == "" || hdr.Get("X-Oss-Request-Id") != d.RequestID {
+		t.Fatalf("bob: %d %+v (x-oss-request-id %q)", st, d, hdr.Get("X-Oss-Request-Id"))
+	}
+	if len(cloud.Recorder.Requests(osstest.EndpointOSS)) != 1 {
+		t.Fatalf("API calls were forwarded upstream: %d OSS requests", len(cloud.Recorder.Requests(osstest.EndpointOSS)))
+	}
+}
+
+func decodeJSON(r interface{ Read([]byte) (int, error) }, out any) error {
+	return json.NewDecoder(r).Decode(out)
+}
+
+// staticSource is a proxy.CredentialSource of fixed long-term keys.
+type staticSource struct{ c signer.Credentials }
+
+func (s staticSource) Retrieve(context.Context) (signer.Credentials, error) { return s.c, nil }
+func (staticSource) Invalidate(signer.Credentials)                          {}
