@@ -160,7 +160,7 @@ func New(o Options) (*Handler, error) {
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:      h.rewrite,
 		Transport:    &Transport{Base: up, Credentials: o.Credentials, Signer: o.Signer, Now: h.now},
-		BufferPool:   newBufferPool(32 << 10),
+		BufferPool:   newBufferPool(),
 		ErrorHandler: h.proxyError,
 		ErrorLog:     slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
@@ -482,27 +482,29 @@ func (w *recorder) status() int {
 	return w.code
 }
 
-// bufferPool is an httputil.BufferPool over a sync.Pool of *[]byte, so
-// streaming a body allocates no copy buffer in the steady state.
+// bufSize is the size of the streaming copy buffers.
+const bufSize = 32 << 10
+
+// bufferPool is an httputil.BufferPool over a sync.Pool of pointers to
+// fixed-size arrays (Caddy's streamingBufPool idea): Put turns the slice
+// back into its array pointer, so neither Get nor Put allocates.
 type bufferPool struct {
-	pool sync.Pool
-	size int
+	pool sync.Pool // *[bufSize]byte
 }
 
-func newBufferPool(size int) *bufferPool {
-	p := &bufferPool{size: size}
-	p.pool.New = func() any { b := make([]byte, size); return &b }
+func newBufferPool() *bufferPool {
+	p := &bufferPool{}
+	p.pool.New = func() any { return new([bufSize]byte) }
 	return p
 }
 
-func (p *bufferPool) Get() []byte { return *(p.pool.Get().(*[]byte)) }
+func (p *bufferPool) Get() []byte { return p.pool.Get().(*[bufSize]byte)[:] }
 
 func (p *bufferPool) Put(b []byte) {
-	if cap(b) != p.size {
-		return
+	if cap(b) != bufSize {
+		return // not one of ours
 	}
-	b = b[:p.size]
-	p.pool.Put(&b)
+	p.pool.Put((*[bufSize]byte)(b[:bufSize]))
 }
 
 var _ httputil.BufferPool = (*bufferPool)(nil)

@@ -553,3 +553,19 @@ func TestHandlerAPI(t *testing.T) {
 		t.Error("API call not in the access log")
 	}
 }
+
+func TestBufferPool(t *testing.T) {
+	p := newBufferPool()
+	b := p.Get()
+	if len(b) != bufSize {
+		t.Fatalf("len %d", len(b))
+	}
+	p.Put(b)
+	p.Put(make([]byte, 10)) // foreign buffers are dropped
+	if raceEnabled {
+		return
+	}
+	if n := testing.AllocsPerRun(100, func() { p.Put(p.Get()) }); n != 0 {
+		t.Errorf("Get+Put allocates %v times", n)
+	}
+}
