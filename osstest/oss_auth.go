@@ -182,6 +182,10 @@ func (o *OSS) authenticate(r *http.Request, q url.Values, bucket, key string, ha
 				Message: "x-oss-content-sha256 must be UNSIGNED-PAYLOAD or the hex sha256 of the payload.", HeaderName: "x-oss-content-sha256"}
 		}
 	}
+	if !a.query && r.Header.Get("Date") == "" && r.Header.Get("X-Oss-Date") == "" {
+		return nil, &ossError{Status: 403, Code: "AccessDenied", EC: "0002-00000503",
+			Message: "The request must contain a Date or x-oss-date header."}
+	}
 	in := verifyInput{req: r, query: q, bucket: bucket, key: key, hasKey: hasKey, auth: a, secret: id.AccessKeySecret, region: o.region}
 	if ok, sts := o.verify(&in); !ok {
 		e := &ossError{Status: 403, Code: "SignatureDoesNotMatch", EC: "0002-00000040",

@@ -257,7 +257,8 @@ func doError(t *testing.T, req *http.Request) wireError {
 }
 
 func TestAnonymousAndMalformed(t *testing.T) {
-	_, _, srv := newTestOSS(t)
+	_, acct, srv := newTestOSS(t)
+	user := acct.NewUser("nora", nil)
 	tests := []struct {
 		name, method, path string
 		header             map[string]string
@@ -270,6 +271,7 @@ func TestAnonymousAndMalformed(t *testing.T) {
 		{"no such bucket before auth", "GET", "/nobkt/k", nil, 404, "NoSuchBucket"},
 		{"garbage Authorization", "GET", "/bkt/k", map[string]string{"Authorization": "Bearer x"}, 400, "InvalidArgument"},
 		{"V4 without credential", "GET", "/bkt/k", map[string]string{"Authorization": "OSS4-HMAC-SHA256 Signature=ab"}, 400, "InvalidArgument"},
+		{"known key, no date", "GET", "/bkt/k", map[string]string{"Authorization": "OSS " + user.AccessKeyID + ":c2ln"}, 403, "AccessDenied"},
 		{"unknown key V1", "GET", "/bkt/k", map[string]string{"Authorization": "OSS LTAIxx:c2ln", "Date": time.Now().UTC().Format(http.TimeFormat)}, 403, "InvalidAccessKeyId"},
 		{"presign V1 without signature", "GET", "/bkt/k?OSSAccessKeyId=LTAIxx&Expires=1", nil, 403, "AccessDenied"},
 		{"presign V4 expires too long", "GET", "/bkt/k?x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-credential=AK/20260101/cn-hangzhou/oss/aliyun_v4_request&x-oss-date=20260101T000000Z&x-oss-expires=604801&x-oss-signature=ab", nil, 400, "InvalidArgument"},

@@ -166,7 +166,7 @@ func verifyIndependent(in *verifyInput) (bool, string) {
 		return false, sts
 	}
 	want := hex.EncodeToString(hmacSHA256(signingKeyV4(in.secret, in.auth.scopeDate, in.region), sts))
-	return hmac.Equal([]byte(want), []byte(strings.ToLower(in.auth.signature))), sts
+	return hmac.Equal([]byte(want), []byte(in.auth.signature)), sts
 }
 
 func stringToSignV1(in *verifyInput) string {
