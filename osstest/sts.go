@@ -77,7 +77,8 @@ type STS struct {
 	log    *slog.Logger
 	oidc   map[string]*OIDCIssuer
 	mu     sync.Mutex
-	nonces map[string]time.Time
+	nonces map[string]time.Time // SignatureNonce -> first use
+	pruned time.Time            // last sweep of nonces
 }
 
 // NewSTS returns a fake STS minting into acct.
@@ -251,10 +252,13 @@ func (s *STS) authenticate(r *http.Request) (*Identity, error) {
 func (s *STS) useNonce(nonce string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for n, t := range s.nonces {
-		if now.Sub(t) > 2*s.opts.MaxSkew {
-			delete(s.nonces, n)
+	if now.Sub(s.pruned) > s.opts.MaxSkew/4 {
+		for n, t := range s.nonces {
+			if now.Sub(t) > 2*s.opts.MaxSkew {
+				delete(s.nonces, n)
+			}
 		}
+		s.pruned = now
 	}
 	if _, ok := s.nonces[nonce]; ok {
 		return false
@@ -295,9 +299,33 @@ func POPSignature(secret, stringToSign string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
+// popEscape percent-encodes s per RFC 3986: everything but A-Z a-z 0-9
+// - _ . ~ becomes %XX (upper-case hex), so space is %20 and * is %2A.
 func popEscape(s string) string {
-	s = url.QueryEscape(s)
-	return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(s)
+	const hexDigits = "0123456789ABCDEF"
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !popUnreserved(s[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if popUnreserved(c) {
+			b = append(b, c)
+			continue
+		}
+		b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+	}
+	return string(b)
+}
+
+func popUnreserved(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
 // stsSession are the parameters AssumeRole and AssumeRoleWithOIDC share.

@@ -555,3 +555,30 @@ func TestAccountLookupKinds(t *testing.T) {
 		t.Errorf("at expiry: %v", err)
 	}
 }
+
+func TestPOPEscape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"AZaz09-_.~", "AZaz09-_.~"},
+		{"a b*c+d/e", "a%20b%2Ac%2Bd%2Fe"},
+		{"=&%", "%3D%26%25"},
+		{"é", "%C3%A9"},
+	}
+	for _, tc := range tests {
+		if got := popEscape(tc.in); got != tc.want {
+			t.Errorf("popEscape(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// Known answer: the Alibaba Cloud RPC signature documentation example
+	// (DescribeRegions, secret "testsecret").
+	p := url.Values{"AccessKeyId": {"testid"}, "Action": {"DescribeRegions"}, "Format": {"XML"},
+		"SignatureMethod": {"HMAC-SHA1"}, "SignatureNonce": {"3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"},
+		"SignatureVersion": {"1.0"}, "Timestamp": {"2016-02-23T12:46:24Z"}, "Version": {"2014-05-26"}}
+	sts := POPStringToSign(http.MethodGet, p)
+	if want := "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeRegions%26Format%3DXML%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf%26SignatureVersion%3D1.0%26Timestamp%3D2016-02-23T12%253A46%253A24Z%26Version%3D2014-05-26"; sts != want {
+		t.Errorf("StringToSign\n got %s\nwant %s", sts, want)
+	}
+	if got, want := POPSignature("testsecret", sts), "OLeaidS1JvxuMvnyHOwuJ+uX5qY="; got != want {
+		t.Errorf("Signature = %s, want %s", got, want)
+	}
+}
