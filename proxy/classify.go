@@ -342,13 +342,16 @@ func (c *Classifier) classifyObject(r *http.Request, rte Route, selector string)
 }
 
 // copySource parses x-oss-copy-source ("/bucket/urlencoded-key" with an
-// optional "?versionId=…"), decoding the key once by the path rules, and
-// returns the read check and the canonical value to forward.
+// optional "?versionId=…"), decoding the key once by the path rules ('+'
+// read as ' '), and returns the read check and the canonical value to
+// forward.
 func (c *Classifier) copySource(v string) (Check, string, error) {
-	if strings.IndexByte(v, '+') >= 0 { // '+' means ' ' to some encoders and '+' to others
-		return Check{}, "", fmt.Errorf("%w: '+' in x-oss-copy-source", ErrInvalidArgument)
-	}
 	rawPath, rawQuery, hasQuery := strings.Cut(v, "?")
+	// The legacy Go SDK query-escapes the source key (' ' as '+'), SDK v2
+	// path-escapes it ('+' as %2B): reading '+' as ' ' serves both. The
+	// value forwarded is re-encoded canonically, so OSS sees exactly the
+	// key judged here whichever way it decodes.
+	rawPath = strings.ReplaceAll(rawPath, "+", "%20")
 	version := ""
 	if hasQuery {
 		q, err := parseQuery(rawQuery)
