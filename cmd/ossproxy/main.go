@@ -49,6 +49,9 @@ func commands() []command {
 			return err
 		}},
 		{"emulator", "run the OSS, STS and ECS metadata emulator", runEmulator},
+		{"serve", "run the proxy (--config FILE)", runServe},
+		{"check-config", "validate a configuration file (--config FILE)", runCheckConfig},
+		{"demo", "run the emulator and the proxy with ready-made credentials", runDemo},
 	}
 }
 

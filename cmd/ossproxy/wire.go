@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/ossproxy/ossproxy/auth"
+	"github.com/ossproxy/ossproxy/config"
+	"github.com/ossproxy/ossproxy/credentials"
+	"github.com/ossproxy/ossproxy/proxy"
+	"github.com/ossproxy/ossproxy/signer"
+)
+
+// This file adapts the auth, credentials and signer packages to the
+// interfaces package proxy consumes, and builds them from a config.Config.
+
+var (
+	_ proxy.Authenticator    = authenticator{}
+	_ proxy.Authorizer       = authorizer{}
+	_ proxy.CredentialSource = credentialSource{}
+)
+
+// listenerInfo is stored in each request's context by the listener's
+// http.Server (BaseContext), so the authenticator knows whether anonymous
+// access is allowed where the request arrived.
+type listenerInfo struct {
+	name      string
+	anonymous bool
+}
+
+type listenerKey struct{}
+
+func withListener(ctx context.Context, li listenerInfo) context.Context {
+	return context.WithValue(ctx, listenerKey{}, li)
+}
+
+// authenticator adapts *auth.Authenticator to proxy.Authenticator. An
+// anonymous principal is refused unless the request's listener opted in
+// (auth itself already requires a loopback or unix listener).
+type authenticator struct{ a *auth.Authenticator }
+
+func (w authenticator) Authenticate(ctx context.Context, r *http.Request, bucket, key string) (*proxy.Caller, error) {
+	p, err := w.a.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
+	if err != nil {
+		return nil, err
+	}
+	if p.Mode == auth.ModeAnonymous {
+		if li, _ := ctx.Value(listenerKey{}).(listenerInfo); !li.anonymous {
+			return nil, fmt.Errorf("listener %q does not allow anonymous access: %w", li.name, auth.ErrTokenMissing)
+		}
+	}
+	return &proxy.Caller{
+		Name: p.Name, Mode: p.Mode.String(),
+		StripHeaders: p.Carrier.Headers, StripQuery: p.Carrier.QueryParams,
+		Principal: p,
+	}, nil
+}
+
+// authorizer adapts *auth.Policy to proxy.Authorizer; proxy.Action and
+// auth.Action share their bit values.
+type authorizer struct{ pol *auth.Policy }
+
+func (w authorizer) Authorize(_ context.Context, c *proxy.Caller, a proxy.Action, bucket, key string) error {
+	p, _ := c.Principal.(*auth.Principal)
+	return w.pol.Authorize(p, auth.Action(a), bucket, key)
+}
+
+// credentialSource adapts *credentials.Cache to proxy.CredentialSource.
+type credentialSource struct{ c *credentials.Cache }
+
+func (w credentialSource) Retrieve(ctx context.Context) (signer.Credentials, error) {
+	c, err := w.c.Retrieve(ctx)
+	if err != nil {
+		return signer.Credentials{}, err
+	}
+	return c.Credentials, nil
+}
+
+func (w credentialSource) Invalidate(stale signer.Credentials) {
+	w.c.Invalidate(credentials.Credentials{Credentials: stale})
+}
+
+// newLogger builds the process logger from the logging section. With
+// redact_keys, the access log's "key" attribute becomes a short hash.
+func newLogger(w io.Writer, lc config.Logging) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: lc.SlogLevel()}
+	if lc.RedactKeys {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == "key" && a.Value.Kind() == slog.KindString && a.Value.String() != "" {
+				sum := sha256.Sum256([]byte(a.Value.String()))
+				return slog.String("key", "sha256:"+hex.EncodeToString(sum[:6]))
+			}
+			return a
+		}
+	}
+	if lc.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// credentialDeps is what building credential providers needs from outside.
+type credentialDeps struct {
+	getenv  func(string) string
+	homeDir string
+	logger  *slog.Logger
+}
+
+// buildCredentials returns the refresh-ahead cache over the configured
+// source and a closer for it and for any inner caches. It performs no
+// network call: the cache fetches in the background, so an unreachable
+// STS delays credentials (503s) but not start-up.
+func buildCredentials(cc config.Credentials, d credentialDeps) (*credentials.Cache, func(), error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	sts, err := newSTSClient(cc.STS, d.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	cacheOpts := credentials.CacheOptions{
+		Logger: d.logger, RefreshAt: cc.Cache.RefreshAt, Jitter: cc.Cache.Jitter,
+		ExpiryWindow: cc.Cache.ExpiryWindow, MinLifetime: cc.Cache.MinLifetime, Timeout: cc.Cache.Timeout,
+		RetryMin: cc.Cache.RetryMin, RetryMax: cc.Cache.RetryMax,
+	}
+	var build func(c *config.Credentials) (credentials.Provider, error)
+	build = func(c *config.Credentials) (credentials.Provider, error) {
+		switch c.Source {
+		case config.SourceStatic:
+			return credentials.NewStatic(c.AccessKeyID, c.AccessKeySecret.Reveal(), c.SecurityToken.Reveal()), nil
+		case config.SourceEnv:
+			return credentials.NewEnv(d.getenv), nil
+		case config.SourceAssumeRole:
+			base, err := build(c.Base)
+			if err != nil {
+				return nil, err
+			}
+			if c.Base.Source != config.SourceStatic && c.Base.Source != config.SourceEnv {
+				// Temporary base credentials: cache them too.
+				bc := credentials.NewCache(base, cacheOpts)
+				closers = append(closers, func() { bc.Close() })
+				base = bc
+			}
+			return credentials.NewAssumeRole(base, sts, credentials.AssumeRoleInput{
+				RoleARN: c.RoleARN, SessionName: c.SessionName, Duration: c.Duration,
+				ExternalID: c.ExternalID, Policy: c.SessionPolicy,
+			})
+		case config.SourceECS:
+			return credentials.NewECS(credentials.ECSConfig{
+				Endpoint: c.ECSEndpoint, RoleName: c.RoleName, AllowIMDSv1: c.AllowIMDSv1, Timeout: c.ECSTimeout,
+			})
+		case config.SourceRRSA:
+			oc, _ := credentials.OIDCConfigFromEnv(d.getenv)
+			oc.RoleARN = cmpOr(c.RoleARN, oc.RoleARN)
+			oc.OIDCProviderARN = cmpOr(c.OIDCProviderARN, oc.OIDCProviderARN)
+			oc.TokenFile = cmpOr(c.OIDCTokenFile, oc.TokenFile)
+			oc.SessionName = cmpOr(c.SessionName, oc.SessionName)
+			oc.Duration, oc.Policy = c.Duration, c.SessionPolicy
+			return credentials.NewOIDC(sts, oc)
+		case config.SourceProfile:
+			opts := credentials.ProfileOptions{STS: sts}
+			if c.ProfileKind == "cli" {
+				return credentials.NewCLIProfile(cmpOr(c.ProfileFile, d.homeDir+"/.aliyun/config.json"), c.ProfileName, opts), nil
+			}
+			return credentials.NewCredentialsFile(cmpOr(c.ProfileFile, d.homeDir+"/.alibabacloud/credentials"), c.ProfileName, opts), nil
+		case config.SourceDefault:
+			return credentials.NewDefaultChain(credentials.ChainConfig{Getenv: d.getenv, HomeDir: d.homeDir, STS: sts, Logger: d.logger})
+		}
+		return nil, fmt.Errorf("credentials source %q: %w", c.Source, config.ErrInvalid)
+	}
+	p, err := build(&cc)
+	if err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("building credentials: %w", err)
+	}
+	cache := credentials.NewCache(p, cacheOpts)
+	closers = append(closers, func() { cache.Close() })
+	return cache, closeAll, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// newSTSClient builds the STS client: the configured endpoint, else
+// ALIBABA_CLOUD_STS_ENDPOINT (and its region/VPC variables), else the
+// configured region. It trusts the system roots plus ca_file, if set.
+func newSTSClient(sc config.STS, getenv func(string) string) (*credentials.STSClient, error) {
+	cfg := credentials.STSConfigFromEnv(getenv)
+	switch {
+	case sc.Endpoint != "":
+		cfg.Endpoint, cfg.Region, cfg.VPC = sc.Endpoint, sc.Region, sc.VPC
+	case cfg.Endpoint != "":
+		cfg.Region = cmpOr(cfg.Region, sc.Region)
+	case sc.Region != "":
+		cfg.Region, cfg.VPC = sc.Region, sc.VPC
+	}
+	cfg.Timeout = sc.Timeout
+	if len(sc.CAPEM) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(sc.CAPEM) {
+			return nil, fmt.Errorf("sts ca_file: no certificate: %w", config.ErrInvalid)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tr.Proxy = nil
+		cfg.HTTPClient = &http.Client{Transport: tr}
+	}
+	c, err := credentials.NewSTSClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building STS client: %w", err)
+	}
+	return c, nil
+}
