@@ -65,6 +65,7 @@ func (u *upstreamLog) count() int {
 }
 
 type fixture struct {
+	h     *Handler
 	proxy *httptest.Server
 	up    *httptest.Server
 	log   *upstreamLog
@@ -125,6 +126,7 @@ func newFixture(t *testing.T, handler http.HandlerFunc, mutate func(*Options)) *
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.h = h
 	f.proxy = httptest.NewServer(h)
 	t.Cleanup(f.proxy.Close)
 	return f
@@ -567,5 +569,35 @@ func TestBufferPool(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { p.Put(p.Get()) }); n != 0 {
 		t.Errorf("Get+Put allocates %v times", n)
+	}
+}
+
+// TestHandlerUnixSocket serves the proxy on a unix socket, as for a
+// sidecar, and sends a request through it.
+func TestHandlerUnixSocket(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	sock := t.TempDir() + "/ossproxy.sock"
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Skipf("unix sockets unavailable: %v", err)
+	}
+	srv := &http.Server{Handler: f.h}
+	go srv.Serve(ln)
+	defer srv.Close()
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, "http://sidecar/bkt/ok/x", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "upstream-body" {
+		t.Errorf("%d %q", resp.StatusCode, body)
 	}
 }
