@@ -421,8 +421,8 @@ func (h *Handler) accessLog(r *http.Request, st *state, rec *recorder, d time.Du
 	if !h.log.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 14)
-	attrs = append(attrs, slog.String("request_id", st.id), slog.String("method", r.Method))
+	attrs := make([]slog.Attr, 0, 16)
+	attrs = append(attrs, slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("remote_addr", r.RemoteAddr))
 	if st.caller != nil {
 		attrs = append(attrs, slog.String("principal", st.caller.Name), slog.String("mode", st.caller.Mode))
 	}
