@@ -49,6 +49,7 @@ func commands() []command {
 			return err
 		}},
 		{"emulator", "run the OSS, STS and ECS metadata emulator", runEmulator},
+		{"health", "query the admin listener's /healthz or /readyz (exit 0 when healthy)", runHealth},
 		{"serve", "run the proxy (--config FILE)", runServe},
 		{"check-config", "validate a configuration file (--config FILE)", runCheckConfig},
 		{"demo", "run the emulator and the proxy with ready-made credentials", runDemo},
