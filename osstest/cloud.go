@@ -195,8 +195,9 @@ func Start(ctx context.Context, opts CloudOptions) (c *Cloud, err error) {
 	return c, nil
 }
 
-// Close stops the servers, releases hanging faults, aborts requests in
-// flight and removes the OSS objects. It is safe to call more than once.
+// Close releases hanging faults, cancels the context of requests in
+// flight, gives them up to a second to finish, closes every connection and
+// listener, and removes the OSS objects. It is safe to call more than once.
 func (c *Cloud) Close() error {
 	c.once.Do(func() {
 		c.Faults.Close()
@@ -204,8 +205,12 @@ func (c *Cloud) Close() error {
 			c.cancel()
 		}
 		var errs []error
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
 		for _, s := range c.servers {
-			errs = append(errs, s.Close())
+			if err := s.Shutdown(ctx); err != nil {
+				errs = append(errs, s.Close())
+			}
 		}
 		c.wg.Wait()
 		if c.OSS != nil {
