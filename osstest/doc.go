@@ -27,4 +27,10 @@
 //
 // Tests can seed and inspect storage without signing: [OSS.PutObject],
 // [OSS.OpenObject], [OSS.ObjectSHA256] and [OSS.ObjectKeys].
+//
+// The other fakes share the same [Account] and [Clock]: [STS] (AssumeRole
+// and AssumeRoleWithOIDC over HTTPS, with an [OIDCIssuer]), [ECSMetadata]
+// (instance RAM role credentials), and [Faults] with a [Recorder] to inject
+// errors and latency and to see what each endpoint received. [Start] runs
+// them all on real listeners as a [Cloud].
 package osstest

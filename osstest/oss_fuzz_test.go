@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -177,4 +178,50 @@ func ExampleNewOSS() {
 	// Output:
 	// hello, OSS
 	// 403 AccessDenied
+}
+
+// FuzzParseAuthQuery feeds presigned-URL query strings to parseAuth.
+func FuzzParseAuthQuery(f *testing.F) {
+	for _, s := range []string{
+		"OSSAccessKeyId=AK&Expires=1700000000&Signature=c2ln&security-token=t",
+		"x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-credential=AK%2F20260101%2Fcn-hangzhou%2Foss%2Faliyun_v4_request&x-oss-date=20260101T000000Z&x-oss-expires=60&x-oss-signature=ab",
+		"x-oss-signature-version=OSS2&x-oss-signature=ab", "Expires=x&OSSAccessKeyId=a&Signature=b", "prefix=a",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		r := httptest.NewRequest(http.MethodGet, "/bkt/k", nil)
+		a, e := parseAuth(r, q)
+		if a != nil && e != nil {
+			t.Fatalf("parseAuth(%q) returned both %+v and %v", raw, a, e)
+		}
+		if a == nil {
+			return
+		}
+		if !a.query || a.accessKeyID == "" || a.signature == "" || a.dateLine == "" {
+			t.Fatalf("parseAuth(%q) accepted %+v", raw, a)
+		}
+		if a.version == 4 && (a.expiresSec < 1 || a.expiresSec > 604800) {
+			t.Fatalf("parseAuth(%q) accepted x-oss-expires %d", raw, a.expiresSec)
+		}
+	})
+}
+
+func FuzzParseCopySource(f *testing.F) {
+	for _, s := range []string{"/bkt/key", "/bkt/dir%2Fa+b", "bkt/k", "/bkt/", "/", "%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		b, k, e := parseCopySource(v)
+		if e != nil {
+			return
+		}
+		if b == "" || k == "" || strings.Contains(b, "/") {
+			t.Fatalf("parseCopySource(%q) = %q, %q", v, b, k)
+		}
+	})
 }
