@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ func objectHeaders(r *http.Request) (string, http.Header) {
 	h := http.Header{}
 	for k, v := range r.Header {
 		if strings.HasPrefix(strings.ToLower(k), "x-oss-meta-") {
-			h[k] = v
+			h[k] = slices.Clone(v)
 		}
 	}
 	for _, k := range storedHeaders {
@@ -541,6 +542,8 @@ func (o *OSS) appendObject(w http.ResponseWriter, r *http.Request, bucket, key s
 		obj.contentType, obj.headers = old.contentType, old.headers
 		obj.segs = append(append([]segment(nil), old.segs...), st.seg)
 		obj.crc = oss.CRC64Combine(old.crc, st.crc, uint64(st.seg.size))
+		// An appendable object's ETag is not the MD5 of its body on OSS
+		// either; chain it so every append changes it.
 		m := md5.Sum([]byte(old.etag + hex.EncodeToString(st.md5)))
 		obj.etag = etagOf(m[:])
 	}
