@@ -53,6 +53,8 @@ func commands() []command {
 		{"serve", "run the proxy (--config FILE)", runServe},
 		{"check-config", "validate a configuration file (--config FILE)", runCheckConfig},
 		{"demo", "run the emulator and the proxy with ready-made credentials", runDemo},
+		{"presign", "print a presigned URL signed with the configured credentials", runPresign},
+		{"sts", "print STS credentials limited to a bucket, prefix and actions", runSTS},
 	}
 }
 

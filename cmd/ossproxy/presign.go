@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ossproxy/ossproxy/auth"
+	"github.com/ossproxy/ossproxy/config"
+	"github.com/ossproxy/ossproxy/proxy"
+	"github.com/ossproxy/ossproxy/vend"
+)
+
+// runPresign is `ossproxy presign --config FILE --bucket B --key K
+// [--method GET] [--expires 15m] [--v1] [--header "Content-Type: x"]`: it
+// prints a presigned URL signed with the configured upstream credentials,
+// as the SDKs' sign_url does. The lifetime is capped at 7 days and at the
+// credentials' remaining life (a note on stderr says so). Headers the URL
+// is signed for, which the client must send, are listed on stderr.
+func runPresign(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("presign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration `file` (YAML)")
+	in := vend.PresignRequest{}
+	fs.StringVar(&in.Bucket, "bucket", "", "`bucket` (one of the configured buckets)")
+	fs.StringVar(&in.Key, "key", "", "object `key`")
+	fs.StringVar(&in.Method, "method", "GET", "HTTP `method`: GET, PUT, HEAD or DELETE")
+	expires := fs.Duration("expires", 15*time.Minute, "URL `lifetime` (at most 7 days)")
+	v1 := fs.Bool("v1", false, "sign with signature version 1 (HMAC-SHA1) instead of 4")
+	fs.Func("header", "`name: value` the URL is signed for, e.g. \"Content-Type: text/plain\" (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, ":")
+		if !ok {
+			return errors.New(`want "Name: value"`)
+		}
+		if in.Headers == nil {
+			in.Headers = map[string]string{}
+		}
+		in.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	if *path == "" || in.Bucket == "" || in.Key == "" || fs.NArg() > 0 {
+		return usageError{"usage: ossproxy presign --config FILE --bucket B --key K [--method GET] [--expires 15m] [--v1] [--header 'Name: value']"}
+	}
+	if *expires < time.Second || *expires%time.Second != 0 {
+		return usageError{"--expires must be whole seconds, at least 1s"}
+	}
+	in.Expires = vend.Expiry(*expires)
+	if *v1 {
+		in.Version = "v1"
+	}
+	cfg, err := config.Load(*path, config.Options{Getenv: getenv})
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, config.Logging{Level: "warn", Format: "text"})
+	creds, closeCreds, err := buildCredentials(cfg.Credentials, credentialDeps{getenv: getenv, homeDir: getenv("HOME"), logger: logger})
+	if err != nil {
+		return err
+	}
+	defer closeCreds()
+	svc, err := vend.New(vend.Options{
+		Buckets: vendBuckets(cfg.Proxy), Policy: cliGrants{}, Credentials: creds,
+		MaxExpiry: 7 * 24 * time.Hour, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	res, err := svc.Presign(ctx, cliPrincipal(), in)
+	if err != nil {
+		return err
+	}
+	if res.Capped {
+		fmt.Fprintf(stderr, "note: %s; the URL expires at %s\n", res.CappedReason, res.ExpiresAt.Format(time.RFC3339))
+	}
+	for k, v := range res.HeadersToSend {
+		fmt.Fprintf(stderr, "send header: %s: %s\n", k, v)
+	}
+	_, err = fmt.Fprintln(stdout, res.URL)
+	return err
+}
+
+// cliPrincipal is the caller of the presign and sts subcommands: whoever
+// can read the configuration may use its credentials anyway.
+func cliPrincipal() *auth.Principal { return &auth.Principal{Name: "ossproxy-cli"} }
+
+// cliGrants is the vend.Authorizer of the subcommands: the operator may do
+// anything the upstream credentials can, and the sts subcommand's flags
+// are its one grant.
+type cliGrants struct{ grant auth.Grant }
+
+func (cliGrants) Authorize(*auth.Principal, auth.Action, string, string) error { return nil }
+
+func (g cliGrants) Grants(*auth.Principal) []auth.Grant {
+	if g.grant.Actions == 0 {
+		return nil
+	}
+	return []auth.Grant{g.grant}
+}
+
+// vendBuckets maps the configured buckets onto vend buckets: URLs and
+// vended credentials name a bucket's public_endpoint when it has one,
+// else its upstream endpoint (with the upstream addressing style).
+func vendBuckets(pc proxy.Config) []vend.Bucket {
+	out := make([]vend.Bucket, 0, len(pc.Buckets))
+	for _, b := range pc.Buckets {
+		vb := vend.Bucket{Name: b.Name, Region: b.Region, Endpoint: b.PublicEndpoint}
+		if vb.Endpoint == "" {
+			vb.Endpoint, vb.Style = b.Endpoint, vend.AddressingStyle(b.AddressingStyle)
+		}
+		out = append(out, vb)
+	}
+	return out
+}
+
+// newVendAPI builds the /_ossproxy/v1/ API for serve (proxy.Options.API):
+// presigned URLs signed by a credentials cache of its own over the
+// configured source (so a refresh it asks for never stalls proxied
+// requests), and, when the upstream credentials are assume_role, scoped
+// STS credentials of that role, assumed with its base credentials. Limits:
+// 10 presigns/s (burst 50) and 1 STS request/s (burst 5) per principal.
+// The returned func closes the caches.
+func newVendAPI(cfg *config.Config, pol *auth.Policy, d credentialDeps) (*vend.Service, func(), error) {
+	signing, closeSigning, err := buildCredentials(cfg.Credentials, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	closers := []func(){closeSigning}
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	o := vend.Options{
+		Buckets: vendBuckets(cfg.Proxy), Policy: pol, Credentials: signing,
+		Principal: apiPrincipal, RequestID: proxy.RequestIDFromContext,
+		MaxExpiry:    time.Hour,
+		PresignLimit: vend.RateLimit{PerSecond: 10, Burst: 50},
+		STSLimit:     vend.RateLimit{PerSecond: 1, Burst: 5},
+		Logger:       d.logger,
+	}
+	if c := cfg.Credentials; c.Source == config.SourceAssumeRole && c.Base != nil {
+		bc := *c.Base
+		bc.STS, bc.Cache = c.STS, c.Cache
+		base, closeBase, err := buildCredentials(bc, d)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closers = append(closers, closeBase)
+		client, err := newSTSClient(c.STS, d.getenv)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		o.STS = &vend.STSOptions{RoleARN: c.RoleARN, Base: base, Client: client, ExternalID: c.ExternalID}
+	}
+	svc, err := vend.New(o)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return svc, closeAll, nil
+}
+
+// apiPrincipal is vend's PrincipalFunc over the proxy's context.
+func apiPrincipal(ctx context.Context) (*auth.Principal, bool) {
+	c, ok := proxy.CallerFromContext(ctx)
+	if !ok {
+		return nil, false
+	}
+	p, ok := c.Principal.(*auth.Principal)
+	return p, ok && p != nil
+}
+
+var (
+	_ vend.Authorizer    = cliGrants{}
+	_ vend.PrincipalFunc = apiPrincipal
+	_ http.Handler       = (*vend.Service)(nil)
+)
