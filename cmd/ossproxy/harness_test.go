@@ -175,6 +175,10 @@ buckets:
     region: ` + cloud.Region + `
     signature_version: v1
     allow_insecure_http: true
+  - name: secret
+    endpoint: ` + cloud.OSSURL + `
+    region: ` + cloud.Region + `
+    allow_insecure_http: true
 ` + creds + `
 logging:
   format: json
