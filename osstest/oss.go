@@ -598,8 +598,13 @@ func (o *OSS) operation(r *http.Request, q url.Values, b, key string, hasKey boo
 	case http.MethodPut:
 		switch {
 		case q.Has("partNumber") && q.Has("uploadId"):
-			if r.Header.Get("X-Oss-Copy-Source") != "" {
-				return nil, notImpl
+			if v := r.Header.Get("X-Oss-Copy-Source"); v != "" {
+				sb, sk, e := parseCopySource(v)
+				if e != nil {
+					return nil, e
+				}
+				return &op{checks: []policyCheck{{action: "oss:GetObject", resource: o.objectResource(sb, sk)}, obj("oss:PutObject")},
+					run: func(w http.ResponseWriter) *ossError { return o.uploadPartCopy(w, r, b, key, q, sb, sk) }}, nil
 			}
 			return &op{checks: []policyCheck{obj("oss:PutObject")}, readsBody: true,
 				run: func(w http.ResponseWriter) *ossError { return o.uploadPart(w, r, b, key, q) }}, nil

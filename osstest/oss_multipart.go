@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -123,6 +124,70 @@ func (o *OSS) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key str
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+type copyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	LastModified string   `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+}
+
+// uploadPartCopy stores a part copied from another object, all of it or the
+// x-oss-copy-source-range "bytes=first-last" (which must lie inside it).
+func (o *OSS) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values, sb, sk string) *ossError {
+	num, err := strconv.Atoi(q.Get("partNumber"))
+	if err != nil || num < 1 || num > 10000 {
+		return errInvalidArgument("Part number must be an integer between 1 and 10000, inclusive.", "partNumber", q.Get("partNumber"))
+	}
+	id := q.Get("uploadId")
+	o.mu.RLock()
+	_, e := o.findUpload(bucket, key, id)
+	o.mu.RUnlock()
+	if e != nil {
+		return e
+	}
+	rc, src, err := o.openObject(sb, sk)
+	switch {
+	case errors.Is(err, ErrNoSuchBucket):
+		return errNoSuchBucket(sb)
+	case errors.Is(err, ErrNoSuchKey):
+		return errNoSuchKey(sk)
+	case err != nil:
+		return errf(500, "InternalError", "Reading object data failed.")
+	}
+	defer rc.Close()
+	if v := r.Header.Get("X-Oss-Copy-Source-If-Match"); v != "" && !etagMatch(v, src.etag) {
+		return errf(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+	}
+	if v := r.Header.Get("X-Oss-Copy-Source-Range"); v != "" {
+		br, ok := parseRange(v, src.size, true)
+		if !ok || !br.partial {
+			return errInvalidArgument("x-oss-copy-source-range is invalid.", "x-oss-copy-source-range", v)
+		}
+		rc.(*segReader).setRange(src.segs, br.start, br.length)
+	}
+	st, err := o.store(rc, nil)
+	if err != nil {
+		return errf(500, "InternalError", "Copying object data failed.")
+	}
+	p := &part{num: num, seg: st.seg, md5: st.md5, crc: st.crc, modified: o.acct.Clock.Now()}
+	o.mu.Lock()
+	u, e := o.findUpload(bucket, key, id)
+	var old *part
+	if e == nil {
+		old = u.parts[num]
+		u.parts[num] = p
+	}
+	o.mu.Unlock()
+	if e != nil {
+		_ = removeSegs([]segment{st.seg}, nil)
+		return e
+	}
+	if old != nil {
+		_ = removeSegs([]segment{old.seg}, nil)
+	}
+	w.Header().Set("X-Oss-Hash-Crc64ecma", strconv.FormatUint(st.crc, 10))
+	return writeXML(w, http.StatusOK, copyPartResult{LastModified: isoTime(p.modified), ETag: etagOf(st.md5)})
 }
 
 type completeRequest struct {

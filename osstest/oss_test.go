@@ -308,6 +308,33 @@ func TestMultipartErrorsAndCRC(t *testing.T) {
 	if want := strconv.FormatUint(crc64.Checksum(whole, crcTable), 10); oss.ToString(get.HashCRC64) != want {
 		t.Errorf("combined CRC %s, want %s", oss.ToString(get.HashCRC64), want)
 	}
+	// UploadPartCopy: the completed object, re-assembled from two ranges.
+	ini3, err := c.InitiateMultipartUpload(ctx, &oss.InitiateMultipartUploadRequest{Bucket: b, Key: oss.Ptr("mp-copy")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cparts []oss.UploadPart
+	for i, rg := range []string{"bytes=0-102399", "bytes=102400-" + strconv.Itoa(len(whole)-1)} {
+		cp, err := c.UploadPartCopy(ctx, &oss.UploadPartCopyRequest{Bucket: b, Key: oss.Ptr("mp-copy"), UploadId: ini3.UploadId,
+			PartNumber: int32(i + 1), SourceKey: k, Range: oss.Ptr(rg)})
+		if err != nil {
+			t.Fatalf("UploadPartCopy %s: %v", rg, err)
+		}
+		cparts = append(cparts, oss.UploadPart{PartNumber: int32(i + 1), ETag: cp.ETag})
+	}
+	if _, err := c.CompleteMultipartUpload(ctx, &oss.CompleteMultipartUploadRequest{Bucket: b, Key: oss.Ptr("mp-copy"), UploadId: ini3.UploadId,
+		CompleteMultipartUpload: &oss.CompleteMultipartUpload{Parts: cparts}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := v2Get(t, c, "mp-copy"); !bytes.Equal(got, whole) {
+		t.Errorf("part-copied object differs (%d bytes)", len(got))
+	}
+	_, err = c.UploadPartCopy(ctx, &oss.UploadPartCopyRequest{Bucket: b, Key: oss.Ptr("mp-copy"), UploadId: ini3.UploadId,
+		PartNumber: 1, SourceKey: k})
+	if got := serviceCode(err); got != "NoSuchUpload" {
+		t.Errorf("UploadPartCopy after complete: %s", got)
+	}
+
 	if got := serviceCode(complete(parts)); got != "NoSuchUpload" {
 		t.Errorf("complete twice: %s", got)
 	}
