@@ -337,6 +337,10 @@ func (r PresignResult) String() string {
 	return fmt.Sprintf("presigned %s until %s (capped %t)", r.Method, r.ExpiresAt.UTC().Format(time.RFC3339), r.Capped)
 }
 
+// Format implements fmt.Formatter so that every verb, %#v included, omits
+// the URL.
+func (r PresignResult) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, r.String()) }
+
 // LogValue implements slog.LogValuer without the URL.
 func (r PresignResult) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("method", r.Method), slog.Time("expires_at", r.ExpiresAt), slog.Bool("capped", r.Capped))
