@@ -101,21 +101,8 @@ func (o *OSS) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key str
 	if err != nil {
 		return bodyError(err)
 	}
-	p := &part{num: num, seg: st.seg, md5: st.md5, crc: st.crc, modified: o.acct.Clock.Now()}
-	o.mu.Lock()
-	u, e := o.findUpload(bucket, key, id) // it may have been aborted meanwhile
-	var old *part
-	if e == nil {
-		old = u.parts[num]
-		u.parts[num] = p
-	}
-	o.mu.Unlock()
-	if e != nil {
-		_ = removeSegs([]segment{st.seg}, nil)
+	if _, e := o.addPart(bucket, key, id, num, st); e != nil {
 		return e
-	}
-	if old != nil {
-		_ = removeSegs([]segment{old.seg}, nil)
 	}
 	h := w.Header()
 	h.Set("ETag", etagOf(st.md5))
@@ -124,6 +111,29 @@ func (o *OSS) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key str
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// addPart records a stored part, replacing an earlier one with the same
+// number. The upload may have been completed or aborted while the part was
+// streaming; then the data is dropped and NoSuchUpload returned.
+func (o *OSS) addPart(bucket, key, id string, num int, st stored) (*part, *ossError) {
+	p := &part{num: num, seg: st.seg, md5: st.md5, crc: st.crc, modified: o.acct.Clock.Now()}
+	o.mu.Lock()
+	u, e := o.findUpload(bucket, key, id)
+	var old *part
+	if e == nil {
+		old = u.parts[num]
+		u.parts[num] = p
+	}
+	o.mu.Unlock()
+	if e != nil {
+		_ = removeSegs([]segment{st.seg}, nil)
+		return nil, e
+	}
+	if old != nil {
+		_ = removeSegs([]segment{old.seg}, nil)
+	}
+	return p, nil
 }
 
 type copyPartResult struct {
@@ -170,21 +180,9 @@ func (o *OSS) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, key
 	if err != nil {
 		return errf(500, "InternalError", "Copying object data failed.")
 	}
-	p := &part{num: num, seg: st.seg, md5: st.md5, crc: st.crc, modified: o.acct.Clock.Now()}
-	o.mu.Lock()
-	u, e := o.findUpload(bucket, key, id)
-	var old *part
-	if e == nil {
-		old = u.parts[num]
-		u.parts[num] = p
-	}
-	o.mu.Unlock()
+	p, e := o.addPart(bucket, key, id, num, st)
 	if e != nil {
-		_ = removeSegs([]segment{st.seg}, nil)
 		return e
-	}
-	if old != nil {
-		_ = removeSegs([]segment{old.seg}, nil)
 	}
 	w.Header().Set("X-Oss-Hash-Crc64ecma", strconv.FormatUint(st.crc, 10))
 	return writeXML(w, http.StatusOK, copyPartResult{LastModified: isoTime(p.modified), ETag: etagOf(st.md5)})
