@@ -16,6 +16,7 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	osscreds "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
 	v1oss "github.com/aliyun/aliyun-oss-go-sdk/oss"
+	"go.uber.org/goleak"
 )
 
 // cloudAssumeRole gets STS credentials from the cloud's fake STS through
@@ -242,4 +243,39 @@ func TestCloudStartErrors(t *testing.T) {
 	if _, err := http.Get(c.OSSURL); err == nil {
 		t.Error("OSS still serving after Close")
 	}
+}
+
+func TestCloudCloseLeavesNoGoroutines(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	c, err := Start(t.Context(), CloudOptions{Buckets: []string{"bkt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := c.CA.Transport()
+	client := &http.Client{Transport: tr}
+	// A request hanging on a fault while the cloud closes.
+	arrived := make(chan struct{})
+	c.Faults.Add(EndpointOSS, Fault{Hang: true, Match: func(*http.Request) bool { close(arrived); return true }})
+	hung := make(chan error, 1)
+	go func() {
+		resp, err := client.Get(c.OSSURL + "/bkt/k")
+		if err == nil {
+			resp.Body.Close()
+		}
+		hung <- err
+	}()
+	<-arrived
+	resp, err := client.Get(c.STSURL + "/?Action=AssumeRole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-hung; err == nil {
+		t.Error("hung request got a response")
+	}
+	tr.CloseIdleConnections()
+	goleak.VerifyNone(t, ignore)
 }
