@@ -138,3 +138,106 @@ type staticSource struct{ c signer.Credentials }
 
 func (s staticSource) Retrieve(context.Context) (signer.Credentials, error) { return s.c, nil }
 func (staticSource) Invalidate(signer.Credentials)                          {}
+
+// TestPresignedURLsPointingAtTheProxy: a bucket whose Endpoint is the
+// proxy and whose Credentials are a proxy-issued access key gets URLs the
+// proxy itself verifies (as an access-key presigned request), authorizes
+// and forwards re-signed, so the bucket's real endpoint never appears.
+func TestPresignedURLsPointingAtTheProxy(t *testing.T) {
+	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"bkt"}})
+	ctx := t.Context()
+	const keyID, keySecret = "PXYpresigner0001", "presigner-secret-0123456789"
+	authn, err := auth.New(ctx, auth.Config{
+		Issuers: []auth.IssuerConfig{{Issuer: testIssuer, Audiences: []string{"ossproxy"}, Algorithms: []string{"HS256"}, HMACSecret: auth.Secret(hmacSecret)}},
+		AccessKeys:      []auth.AccessKey{{ID: keyID, Secret: auth.Secret(keySecret), Principal: "presigner"}},
+		AccessKeyRegion: cloud.Region,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := auth.NewPolicy([]auth.Rule{
+		{Issuers: []string{testIssuer}, Buckets: []string{"bkt"}, Prefixes: []string{"users/${sub}/"}, Actions: []auth.Action{auth.ActionRead}},
+		{AccessKeyIDs: []string{keyID}, Buckets: []string{"bkt"}, Prefixes: []string{"users/"}, Actions: []auth.Action{auth.ActionRead}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	proxyURL := "http://" + srv.Listener.Addr().String()
+	svc, err := vend.New(vend.Options{
+		Buckets: []vend.Bucket{{Name: "bkt", Region: cloud.Region, Endpoint: proxyURL, Style: vend.PathStyle,
+			Credentials: credentials.NewStatic(keyID, keySecret, "")}},
+		Policy:    pol,
+		Principal: apiPrincipalOf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := []proxy.BucketConfig{{Name: "bkt", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}
+	h, err := proxy.New(proxy.Options{
+		Config:        proxy.Config{Buckets: upstream},
+		Authenticator: authnAdapter(authn),
+		Authorizer: proxy.AuthorizerFunc(func(_ context.Context, c *proxy.Caller, a proxy.Action, bucket, key string) error {
+			p, _ := c.Principal.(*auth.Principal)
+			return pol.Authorize(p, auth.Action(a), bucket, key)
+		}),
+		Credentials: staticSource{signer.Credentials{AccessKeyID: cloud.Admin.AccessKeyID, AccessKeySecret: cloud.Admin.AccessKeySecret}},
+		Signer:      proxy.NewOSSSigner(proxy.Config{Buckets: upstream}),
+		API:         svc,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	if err := cloud.OSS.PutObject(ctx, "bkt", "users/alice/photo.jpg", strings.NewReader("via proxy")); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": testIssuer, "aud": "ossproxy", "sub": "alice", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString(hmacSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []string{"v4", "v1"} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, proxyURL+vend.PresignPath,
+			strings.NewReader(`{"bucket":"bkt","key":"users/alice/photo.jpg","version":"`+version+`"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a presignAnswer
+		_ = decodeJSON(resp.Body, &a)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(a.URL, proxyURL+"/bkt/users/alice/photo.jpg?") {
+			t.Fatalf("%s: %d %+v", version, resp.StatusCode, a)
+		}
+		if st, body := curl(t, a.URL); st != 200 || body != "via proxy" {
+			t.Fatalf("%s: GET through the proxy: %d %q", version, st, body)
+		}
+	}
+	if cloud.Recorder.Contains(osstest.EndpointOSS, keyID) {
+		t.Fatal("the proxy-issued key reached OSS")
+	}
+}
+
+func apiPrincipalOf(ctx context.Context) (*auth.Principal, bool) {
+	c, ok := proxy.CallerFromContext(ctx)
+	if !ok {
+		return nil, false
+	}
+	p, ok := c.Principal.(*auth.Principal)
+	return p, ok
+}
+
+func authnAdapter(a *auth.Authenticator) proxy.Authenticator {
+	return proxy.AuthenticatorFunc(func(ctx context.Context, r *http.Request, bucket, key string) (*proxy.Caller, error) {
+		p, err := a.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
+		if err != nil {
+			return nil, err
+		}
+		return &proxy.Caller{Name: p.Name, Mode: p.Mode.String(), StripHeaders: p.Carrier.Headers, StripQuery: p.Carrier.QueryParams, Principal: p}, nil
+	})
+}
