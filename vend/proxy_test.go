@@ -148,7 +148,7 @@ func TestPresignedURLsPointingAtTheProxy(t *testing.T) {
 	ctx := t.Context()
 	const keyID, keySecret = "PXYpresigner0001", "presigner-secret-0123456789"
 	authn, err := auth.New(ctx, auth.Config{
-		Issuers: []auth.IssuerConfig{{Issuer: testIssuer, Audiences: []string{"ossproxy"}, Algorithms: []string{"HS256"}, HMACSecret: auth.Secret(hmacSecret)}},
+		Issuers:         []auth.IssuerConfig{{Issuer: testIssuer, Audiences: []string{"ossproxy"}, Algorithms: []string{"HS256"}, HMACSecret: auth.Secret(hmacSecret)}},
 		AccessKeys:      []auth.AccessKey{{ID: keyID, Secret: auth.Secret(keySecret), Principal: "presigner"}},
 		AccessKeyRegion: cloud.Region,
 	})
