@@ -76,6 +76,21 @@ type server struct {
 	cfg    string            // path of the YAML file
 	cancel context.CancelFunc
 	done   chan error
+	exited bool // done has been received from
+}
+
+// stop cancels serve's context, as SIGTERM does, and returns its result.
+func (s *server) stop(t testing.TB) error {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.exited = true
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+		return nil
+	}
 }
 
 // serveOpts tune the generated configuration.
@@ -204,10 +219,9 @@ func runServeFile(t testing.TB, path string, getenv func(string) string, listene
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{logs: newLogSink(), cfg: path, cancel: cancel, done: make(chan error, 1), addrs: map[string]string{}}
 	go func() { s.done <- run(ctx, []string{"serve", "--config", path}, getenv, &bytes.Buffer{}, s.logs) }()
-	exited := false
 	t.Cleanup(func() {
 		cancel()
-		if exited {
+		if s.exited {
 			return
 		}
 		select {
@@ -231,7 +245,7 @@ func runServeFile(t testing.TB, path string, getenv func(string) string, listene
 		select {
 		case <-s.logs.wake:
 		case err := <-s.done:
-			exited = true
+			s.exited = true
 			t.Fatalf("serve exited: %v\n%s", err, s.logs)
 		case <-deadline:
 			t.Fatalf("serve not listening:\n%s", s.logs)
