@@ -1,6 +1,7 @@
 package vend
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ossproxy/ossproxy/auth"
+	"github.com/ossproxy/ossproxy/credentials"
 )
 
 func TestDecodePresignRequest(t *testing.T) {
@@ -210,3 +212,57 @@ func FuzzDecodeSTSRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestNotConfigured(t *testing.T) {
+	svc, err := New(Options{
+		Buckets: []Bucket{{Name: "bkt", Region: "cn-hangzhou", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com"}},
+		Policy:  allowEverything{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &auth.Principal{Name: "x"}
+	if _, err := svc.Presign(t.Context(), p, PresignRequest{Bucket: "bkt", Key: "k"}); !errors.Is(err, ErrNotConfigured) || StatusCode(err) != http.StatusNotImplemented {
+		t.Errorf("presign without credentials: %v", err)
+	}
+	if _, err := svc.Credentials(t.Context(), p, STSRequest{}); !errors.Is(err, ErrNotConfigured) {
+		t.Errorf("sts without a role: %v", err)
+	}
+	if _, err := svc.Presign(t.Context(), nil, PresignRequest{Bucket: "bkt", Key: "k"}); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("nil principal: %v", err)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	ok := Bucket{Name: "bkt", Region: "cn-hangzhou", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com"}
+	tests := []struct {
+		name string
+		o    Options
+	}{
+		{"no policy", Options{Buckets: []Bucket{ok}}},
+		{"no buckets", Options{Policy: allowEverything{}}},
+		{"bad bucket name", Options{Policy: allowEverything{}, Buckets: []Bucket{{Name: "B", Region: "r", Endpoint: ok.Endpoint}}}},
+		{"no region", Options{Policy: allowEverything{}, Buckets: []Bucket{{Name: "bkt", Endpoint: ok.Endpoint}}}},
+		{"endpoint with a path", Options{Policy: allowEverything{}, Buckets: []Bucket{{Name: "bkt", Region: "r", Endpoint: "https://h/x"}}}},
+		{"bad style", Options{Policy: allowEverything{}, Buckets: []Bucket{{Name: "bkt", Region: "r", Endpoint: ok.Endpoint, Style: "odd"}}}},
+		{"duplicate bucket", Options{Policy: allowEverything{}, Buckets: []Bucket{ok, ok}}},
+		{"sts without a role", Options{Policy: allowEverything{}, Buckets: []Bucket{ok}, STS: &STSOptions{}}},
+		{"sts duration too long", Options{Policy: allowEverything{}, Buckets: []Bucket{ok}, STS: &STSOptions{
+			RoleARN: "acs:ram::1:role/r", Base: credentials.NewStatic("a", "b", ""),
+			Client: credentials.RoleAssumerFunc(func(context.Context, credentials.Credentials, credentials.AssumeRoleInput) (credentials.Credentials, error) {
+				return credentials.Credentials{}, nil
+			}), MaxDuration: 13 * time.Hour}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.o); !errors.Is(err, ErrConfig) {
+				t.Fatalf("err = %v, want ErrConfig", err)
+			}
+		})
+	}
+}
+
+type allowEverything struct{}
+
+func (allowEverything) Authorize(*auth.Principal, auth.Action, string, string) error { return nil }
+func (allowEverything) Grants(*auth.Principal) []auth.Grant                          { return nil }
