@@ -112,7 +112,7 @@ func TestRejections(t *testing.T) {
 		}
 	}
 
-	t.Run("legacy/tampered", func(t *testing.T) {
+	t.Run("legacy/wrong secret", func(t *testing.T) {
 		for _, ver := range []v1oss.AuthVersionType{v1oss.AuthV1, v1oss.AuthV4} {
 			b := legacyClient(t, srv, &wrongSecret, ver)
 			if err := b.PutObject("public/a", strings.NewReader("x")); serviceCode(err) != "SignatureDoesNotMatch" {
