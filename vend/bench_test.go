@@ -8,6 +8,7 @@ import (
 
 	"github.com/ossproxy/ossproxy/auth"
 	"github.com/ossproxy/ossproxy/credentials"
+	"github.com/ossproxy/ossproxy/signer"
 	"github.com/ossproxy/ossproxy/vend"
 )
 
@@ -56,5 +57,40 @@ func BenchmarkDecodePresignRequest(b *testing.B) {
 		if _, err := vend.DecodePresignRequest(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCredentialsCached is one STS vend answered from the scoped
+// cache: grants, narrowing, policy generation and the LRU lookup.
+func BenchmarkCredentialsCached(b *testing.B) {
+	pol, err := auth.NewPolicy([]auth.Rule{{Subjects: []string{"alice"}, Buckets: []string{"bkt"},
+		Prefixes: []string{"users/${sub}/", "shared/"}, Actions: []auth.Action{auth.ActionRead, auth.ActionList, auth.ActionWrite}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	calls := 0
+	svc, err := vend.New(vend.Options{
+		Buckets: []vend.Bucket{{Name: "bkt", Region: "cn-hangzhou", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com"}},
+		Policy:  pol,
+		STS: &vend.STSOptions{RoleARN: "acs:ram::1:role/vend", Base: credentials.NewStatic("LTAI5tBase", "base-secret", ""),
+			Client: credentials.RoleAssumerFunc(func(_ context.Context, _ credentials.Credentials, in credentials.AssumeRoleInput) (credentials.Credentials, error) {
+				calls++
+				return credentials.Credentials{Expires: time.Now().Add(in.Duration), Credentials: signer.Credentials{
+					AccessKeyID: "STS.bench", AccessKeySecret: "s", SecurityToken: "t"}}, nil
+			})},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &auth.Principal{Name: "alice", Mode: auth.ModeJWT, Subject: "alice"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.Credentials(ctx, p, vend.STSRequest{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if calls != 1 {
+		b.Fatalf("%d STS calls, want 1", calls)
 	}
 }
