@@ -239,8 +239,11 @@ func (s *STS) authenticate(r *http.Request) (*Identity, error) {
 	sts := POPStringToSign(r.Method, f)
 	want := POPSignature(id.AccessKeySecret, sts)
 	if !hmac.Equal([]byte(want), []byte(sig)) {
-		return nil, stsErr(http.StatusBadRequest, "SignatureDoesNotMatch",
-			"Specified signature is not matched with our calculation. server string to sign is:"+sts)
+		msg := "Specified signature is not matched with our calculation."
+		if f.Get("SecurityToken") == "" { // else the string to sign holds the token
+			msg += " server string to sign is:" + sts
+		}
+		return nil, stsErr(http.StatusBadRequest, "SignatureDoesNotMatch", msg)
 	}
 	if !s.useNonce(nonce, now) {
 		return nil, stsErr(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")

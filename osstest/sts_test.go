@@ -223,6 +223,18 @@ func TestSTSAssumeRoleErrors(t *testing.T) {
 			}
 		})
 	}
+
+	// The SDK compares its string to sign with the server's, but a token
+	// must not be echoed.
+	_, err := f.client(t, f.user.AccessKeyID, "wrong", "").AssumeRole(f.assumeRoleRequest())
+	var se *sdkerrors.ServerError
+	if !errors.As(err, &se) || !strings.Contains(se.Message(), "server string to sign is:POST&%2F&") {
+		t.Errorf("long-term key, wrong secret: %v", err)
+	}
+	_, err = f.client(t, stsKey.AccessKeyID, "wrong", stsKey.SecurityToken).AssumeRole(f.assumeRoleRequest())
+	if !errors.As(err, &se) || se.ErrorCode() != "SignatureDoesNotMatch" || strings.Contains(se.Message(), stsKey.SecurityToken) {
+		t.Errorf("STS key, wrong secret: %v", err)
+	}
 }
 
 // popRequest signs params as a POP client does and posts them: signed
