@@ -223,3 +223,50 @@ func TestIndependentVerifierSDKVectors(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifiersSDKVectorsV1 replays the SDK-v2 V1 known answers
+// (TestV1AuthHeader case 1, TestV1AuthQuery cases 1 and 2) through both
+// verifiers.
+func TestVerifiersSDKVectorsV1(t *testing.T) {
+	const date = "Wed, 28 Dec 2022 10:27:41 GMT"
+	tests := []struct {
+		name, method, url, bucket, key string
+		hdr                            map[string]string
+	}{
+		{"header", http.MethodPut, "http://h/examplebucket/nelson", "examplebucket", "nelson", map[string]string{
+			"Content-Md5": "eB5eJF1ptWaXm4bijSPyxw==", "Content-Type": "text/html", "X-Oss-Meta-Author": "alice",
+			"X-Oss-Meta-Magic": "abracadabra", "X-Oss-Date": date, "Date": date,
+			"Authorization": "OSS ak:kSHKmLxlyEAKtZPkJhG9bZb5k7M="}},
+		{"presigned", http.MethodGet, "http://h/bucket/key?Expires=1699807420&OSSAccessKeyId=ak&Signature=dcLTea%2BYh9ApirQ8o8dOPqtvJXQ%3D&versionId=versionId",
+			"bucket", "key", nil},
+		{"presigned with token", http.MethodGet, "http://h/bucket/key%2B123?Expires=1699808204&OSSAccessKeyId=ak&Signature=jzKYRrM5y6Br0dRFPaTGOsbrDhY%3D&security-token=token&versionId=versionId",
+			"bucket", "key+123", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.url, nil)
+			for k, v := range tt.hdr {
+				r.Header.Set(k, v)
+			}
+			q := r.URL.Query()
+			a, e := parseAuth(r, q)
+			if e != nil || a == nil {
+				t.Fatalf("parseAuth: %v", e)
+			}
+			in := &verifyInput{req: r, query: q, bucket: tt.bucket, key: tt.key, hasKey: true, auth: a, secret: "sk", region: "cn-hangzhou"}
+			if ok, sts := verifyIndependent(in); !ok {
+				t.Errorf("independent verifier rejects; string to sign:\n%s", sts)
+			}
+			if ok, _, done := verifySDK(in); !ok || !done {
+				t.Errorf("SDK verifier: ok=%v done=%v", ok, done)
+			}
+			in.key += "x"
+			if ok, _ := verifyIndependent(in); ok {
+				t.Error("independent verifier accepts another key")
+			}
+			if ok, _, _ := verifySDK(in); ok {
+				t.Error("SDK verifier accepts another key")
+			}
+		})
+	}
+}
