@@ -4,9 +4,9 @@ SHELL := /bin/bash
 GO ?= go
 FUZZTIME ?= 5s
 
-.PHONY: test check unit fuzz node-deps build
+.PHONY: test check unit big fuzz node-deps build
 
-test: check node-deps unit fuzz
+test: check node-deps unit big fuzz
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -22,6 +22,11 @@ node-deps:
 
 unit:
 	$(GO) test -race -count=1 -timeout 40m ./...
+
+# 4 GiB up and down through the real binary (emulator and proxy as child
+# processes), with the proxy's peak RSS; no -race, it measures throughput.
+big:
+	OSSPROXY_BIG=1 $(GO) test -count=1 -timeout 10m -run '^TestBigStreaming$$' -v ./cmd/ossproxy/
 
 # Every fuzz target runs for FUZZTIME (longer runs: make fuzz FUZZTIME=10m).
 fuzz:

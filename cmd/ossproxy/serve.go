@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -218,7 +219,9 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	sw.Wait()
 	wg.Wait()
-	a.logger.Info("stopped")
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	a.logger.Info("stopped", "heap_sys", ms.HeapSys, "heap_inuse", ms.HeapInuse, "total_alloc", ms.TotalAlloc, "num_gc", ms.NumGC)
 	return serveErr
 }
 

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// bigSize is streamed up and down by TestBigStreaming.
+const bigSize = 4 << 30
+
+// maxProxyMemory bounds the proxy's peak RSS while streaming.
+const maxProxyMemory = 64 << 20
+
+// TestBigStreaming builds the real binary, runs `ossproxy emulator` and
+// `ossproxy serve` as child processes, and streams 4 GiB through the proxy
+// in each direction, hashing as it goes. The proxy's peak RSS (VmHWM) and
+// the heap figures it logs on shutdown must stay under 64 MiB.
+//
+// It runs only with OSSPROXY_BIG=1 (make big, part of make test), without
+// -race: it measures throughput and memory.
+func TestBigStreaming(t *testing.T) {
+	if os.Getenv("OSSPROXY_BIG") != "1" {
+		t.Skip("set OSSPROXY_BIG=1 (make big) to stream 4 GiB through the real binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ossproxy")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("building ossproxy: %v", err)
+	}
+
+	// The emulator, in its own process.
+	emu := exec.CommandContext(t.Context(), bin, "emulator", "-json", "-bucket", "big", "-ca-out", filepath.Join(dir, "ca.pem"),
+		"-dir", filepath.Join(dir, "objects"))
+	emuOut, err := emu.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu.Stderr = os.Stderr
+	if err := emu.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Process.Signal(syscall.SIGTERM); emu.Wait() })
+	var info emulatorInfo
+	line, err := bufio.NewReader(emuOut).ReadString('\n')
+	if err != nil || json.Unmarshal([]byte(line), &info) != nil {
+		t.Fatalf("emulator output %q: %v", line, err)
+	}
+
+	// The proxy, with AssumeRole credentials from the emulator's STS.
+	hmac := "big-test-hmac-secret-0123456789abcdef"
+	cfg := fmt.Sprintf(`listeners:
+  - name: main
+    address: "127.0.0.1:0"
+auth:
+  issuers:
+    - issuer: %[1]s
+      audiences: [%[2]s]
+      algorithms: [HS256]
+      hmac_secret: ${HMAC}
+policy:
+  rules:
+    - subjects: [big]
+      buckets: [big]
+      actions: [read, write]
+buckets:
+  - name: big
+    endpoint: %[3]s
+    region: %[4]s
+    allow_insecure_http: true
+credentials:
+  source: assume_role
+  role_arn: %[5]s
+  base:
+    source: static
+    access_key_id: ${ADMIN_ID}
+    access_key_secret: ${ADMIN_SECRET}
+  sts:
+    endpoint: %[6]s
+    ca_file: ca.pem
+logging:
+  level: info
+`, tIssuer, tAudience, info.OSSEndpoint, info.Region, info.RoleARN, info.STSEndpoint)
+	cfgPath := filepath.Join(dir, "ossproxy.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.CommandContext(t.Context(), bin, "serve", "--config", cfgPath)
+	srv.Env = append(os.Environ(), "HMAC="+hmac, "ADMIN_ID="+info.AccessKeyID, "ADMIN_SECRET="+info.AccessKeySecret)
+	srvErr, err := srv.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	logLines := make(chan map[string]any, 100)
+	go func() {
+		sc := bufio.NewScanner(srvErr)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] != "request" {
+				logLines <- m
+			}
+		}
+		close(logLines)
+	}()
+	var proxyURL string
+	for m := range logLines {
+		if m["msg"] == "listening" {
+			proxyURL = "http://" + m["addr"].(string)
+			break
+		}
+	}
+	if proxyURL == "" {
+		t.Fatal("proxy did not start")
+	}
+
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": tIssuer, "aud": tAudience, "sub": "big", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString([]byte(hmac))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+
+	// Upload: a seeded PRNG body, hashed on the way out.
+	upHash := sha256.New()
+	body := io.TeeReader(io.LimitReader(rand.NewChaCha8([32]byte{1, 2, 3}), bigSize), upHash)
+	req, _ := http.NewRequestWithContext(t.Context(), "PUT", proxyURL+"/big/stream.bin", io.NopCloser(body))
+	req.ContentLength = bigSize
+	req.Header.Set("Authorization", "Bearer "+token)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload: %d %s", resp.StatusCode, msg)
+	}
+	up := time.Since(start)
+
+	// Download, hashed as it arrives.
+	req, _ = http.NewRequestWithContext(t.Context(), "GET", proxyURL+"/big/stream.bin", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	start = time.Now()
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	downHash := sha256.New()
+	n, err := io.Copy(downHash, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != bigSize || resp.StatusCode != 200 {
+		t.Fatalf("download: status %d, %d bytes, %v", resp.StatusCode, n, err)
+	}
+	down := time.Since(start)
+	if string(upHash.Sum(nil)) != string(downHash.Sum(nil)) {
+		t.Fatal("sha256 of the download differs from the upload")
+	}
+
+	hwm, rss := procStatusKB(t, srv.Process.Pid, "VmHWM"), procStatusKB(t, srv.Process.Pid, "VmRSS")
+	// Stop the proxy as an orchestrator would, and read its heap figures.
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var stopped map[string]any
+	for m := range logLines {
+		if m["msg"] == "stopped" {
+			stopped = m
+		}
+	}
+	if err := srv.Wait(); err != nil {
+		t.Errorf("proxy exit after SIGTERM: %v", err)
+	}
+	heapSys, _ := stopped["heap_sys"].(float64)
+	heapInuse, _ := stopped["heap_inuse"].(float64)
+	t.Logf("streamed %d MiB up in %s (%.0f MiB/s) and down in %s (%.0f MiB/s), sha256 %x",
+		bigSize>>20, up.Round(time.Millisecond), mib(bigSize)/up.Seconds(), down.Round(time.Millisecond), mib(bigSize)/down.Seconds(), upHash.Sum(nil)[:8])
+	t.Logf("proxy memory: peak RSS (VmHWM) %.1f MiB, RSS %.1f MiB, heap_sys %.1f MiB, heap_inuse at exit %.1f MiB",
+		mib(hwm<<10), mib(rss<<10), mib(int64(heapSys)), mib(int64(heapInuse)))
+	if hwm<<10 > maxProxyMemory {
+		t.Errorf("proxy peak RSS %.1f MiB exceeds %d MiB", mib(hwm<<10), maxProxyMemory>>20)
+	}
+	if heapSys == 0 || int64(heapSys) > maxProxyMemory {
+		t.Errorf("proxy heap_sys %.1f MiB (want logged and under %d MiB)", mib(int64(heapSys)), maxProxyMemory>>20)
+	}
+}
+
+// procStatusKB reads a "kB" field of /proc/<pid>/status.
+func procStatusKB(t *testing.T, pid int, field string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
