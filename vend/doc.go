@@ -31,8 +31,9 @@
 // POST /_ossproxy/v1/sts takes {bucket, prefix, actions, duration_seconds},
 // all optional and only ever narrowing, and answers with the fields of an STS
 // AssumeRole answer (AccessKeyId, AccessKeySecret, SecurityToken,
-// Expiration) plus bucket, region and endpoint, which ali-oss stsToken and
-// refreshSTSToken and the SDKs' STS credential providers take as they are.
+// Expiration) plus bucket, region and endpoint_url, which ali-oss stsToken
+// and refreshSTSToken and the SDKs' STS credential providers take as they
+// are (see STSResult for why the endpoint is not called "endpoint").
 // The credentials come from AssumeRole with a session policy generated from
 // the caller's grants (SessionPolicy, at most 2048 characters) and are
 // reused from a credentials.ScopedCache while they have enough life left.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -388,7 +389,7 @@ type stsAnswer struct {
 	Expiration      string
 	Bucket          string `json:"bucket"`
 	Region          string `json:"region"`
-	Endpoint        string `json:"endpoint"`
+	Endpoint        string `json:"endpoint_url"`
 	apiError
 }
 
@@ -597,5 +598,39 @@ func TestSTSErrors(t *testing.T) {
 	body := bytes.Repeat([]byte(" "), vend.MaxBodySize+1)
 	if st, _ := e.call(t, "alice", vend.STSPath, string(body)+"{}", &a); st != 400 || !strings.Contains(a.Message, "exceeds") {
 		t.Fatalf("huge body: %d %+v", st, a.apiError)
+	}
+}
+
+// TestVendSTSRefreshWithAliOSS: ali-oss's refreshSTSToken returns the
+// API's answer unchanged and the client keeps working with the refreshed
+// credentials. The first credentials cover users/alice/a/ only; writing to
+// users/alice/b/ works only with the refreshed ones.
+func TestVendSTSRefreshWithAliOSS(t *testing.T) {
+	node, err := alioss.New()
+	if errors.Is(err, alioss.ErrUnavailable) {
+		t.Skipf("npm ali-oss not installed (make node-deps installs it): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, time.Hour, nil)
+	first := e.vend(t, "alice", `{"bucket":"bkt","prefix":"users/alice/a/"}`)
+	for _, v4 := range []bool{false, true} {
+		cfg := alioss.Config{Endpoint: first.Endpoint, Bucket: first.Bucket, Region: "oss-" + first.Region,
+			AccessKeyID: first.AccessKeyID, AccessKeySecret: first.AccessKeySecret, STSToken: first.SecurityToken, V4: v4,
+			RefreshURL: e.api.URL + vend.STSPath, RefreshHeaders: map[string]string{"X-Test-Principal": "alice"}, RefreshBody: `{}`}
+		res, err := node.Ops(t.Context(), cfg, []alioss.Step{
+			{Op: "put", Key: "users/alice/a/1", Body: "first"},
+			{Op: "put", Key: "users/alice/b/2", Body: "refreshed"},
+			{Op: "get", Key: "users/alice/b/2"},
+			{Op: "get", Key: "users/bob/x"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"ok", "ok", "ok", "AccessDenied"}
+		if fmt.Sprint(res.Steps) != fmt.Sprint(want) || res.Message != "refreshes=4" {
+			t.Errorf("v4=%t: steps %v (%s), want %v after 4 refreshes", v4, res.Steps, res.Message, want)
+		}
 	}
 }

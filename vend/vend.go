@@ -498,6 +498,13 @@ func (b *bucket) request(in PresignRequest) (*http.Request, error) {
 // answer (what ali-oss refreshSTSToken and the SDKs' StsAuth take), plus
 // where to use them. It holds a secret and a token: String, Format and
 // LogValue redact them.
+//
+// The endpoint is "endpoint_url", not "endpoint": ali-oss copies every
+// field refreshSTSToken returns into its client options (after lowering
+// the first letter), and a string "endpoint" there replaces the parsed
+// endpoint and sends every later request to "http:///bucket/key".
+// "bucket" and "region" are harmless there (same bucket; V4 strips the
+// "oss-" prefix of the region anyway).
 type STSResult struct {
 	AccessKeyID     string `json:"AccessKeyId"`
 	AccessKeySecret string `json:"AccessKeySecret"`
@@ -507,7 +514,7 @@ type STSResult struct {
 	// cover one bucket; "" otherwise.
 	Bucket   string `json:"bucket,omitempty"`
 	Region   string `json:"region,omitempty"`
-	Endpoint string `json:"endpoint,omitempty"`
+	Endpoint string `json:"endpoint_url,omitempty"`
 	// Prefix is the prefix asked for, if any.
 	Prefix string `json:"prefix,omitempty"`
 }

@@ -33,6 +33,23 @@ type Config struct {
 	V4              bool   `json:"v4"`              // authorizationV4 and signatureUrlV4
 	CNAME           bool   `json:"cname,omitempty"` // host names the bucket: /key paths
 	Prefix          string `json:"prefix,omitempty"`
+
+	// RefreshURL, if set, gives the client a refreshSTSToken that POSTs
+	// RefreshBody with RefreshHeaders to it and hands ali-oss the JSON
+	// answer unchanged, every RefreshInterval milliseconds (0: before every
+	// request but the first).
+	RefreshURL      string            `json:"refreshURL,omitempty"`
+	RefreshHeaders  map[string]string `json:"refreshHeaders,omitempty"`
+	RefreshBody     string            `json:"refreshBody,omitempty"`
+	RefreshInterval int               `json:"refreshInterval,omitempty"`
+}
+
+// Step is one operation of Ops.
+type Step struct {
+	Op         string `json:"op"` // "get", "put", "list" or "delete"
+	Key        string `json:"key"`
+	Body       string `json:"body,omitempty"`
+	ListPrefix string `json:"listPrefix,omitempty"`
 }
 
 // Result is client.js's one-line answer.
@@ -91,6 +108,17 @@ func (c *Client) Op(ctx context.Context, cfg Config, op, key, body string) (Resu
 		Body       string `json:"body"`
 		ListPrefix string `json:"listPrefix"`
 	}{cfg, "op", op, key, body, key})
+}
+
+// Ops runs steps in order with one client, so that refreshSTSToken (see
+// Config.RefreshURL) runs between them. Result.Steps holds "ok" or the
+// error code of each step; Result.Message is "refreshes=N".
+func (c *Client) Ops(ctx context.Context, cfg Config, steps []Step) (Result, error) {
+	return c.run(ctx, struct {
+		Config
+		Mode string `json:"mode"`
+		Ops  []Step `json:"ops"`
+	}{cfg, "ops", steps})
 }
 
 func (c *Client) run(ctx context.Context, v any) (Result, error) {

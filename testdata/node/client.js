@@ -2,7 +2,10 @@
 // Drives npm ali-oss for the Go tests: `node client.js '<json>'`.
 //
 // Config: {endpoint, bucket, region, accessKeyId, accessKeySecret, stsToken,
-// v4, cname, prefix, mode: "lifecycle" | "op", op, key, body, listPrefix}.
+// v4, cname, prefix, mode: "lifecycle" | "op" | "ops", op, key, body,
+// listPrefix, ops: [{op, key, body, listPrefix}], refreshURL,
+// refreshHeaders, refreshBody, refreshInterval}. With refreshURL, the client's
+// refreshSTSToken POSTs refreshBody there and returns the JSON answer as is.
 // Prints exactly one JSON line on stdout: {"ok":true,...} or
 // {"ok":false,"step":..., "code":..., "status":..., "message":...}, and
 // exits 0 either way unless the script itself breaks; the Go test asserts.
@@ -23,13 +26,25 @@ function newClient() {
     accessKeyId: cfg.accessKeyId,
     accessKeySecret: cfg.accessKeySecret,
     stsToken: cfg.stsToken || undefined,
-    refreshSTSTokenInterval: 3600 * 1000,
+    refreshSTSTokenInterval: cfg.refreshURL ? cfg.refreshInterval || 0 : 3600 * 1000,
+    refreshSTSToken: cfg.refreshURL ? refreshSTSToken : undefined,
     sldEnable: !cfg.cname,
     cname: !!cfg.cname,
     authorizationV4: !!cfg.v4,
     timeout: 60000,
     retryMax: 0,
   });
+}
+
+let refreshes = 0;
+
+// refreshSTSToken fetches credentials from an ossproxy-style endpoint and
+// hands ali-oss the answer unchanged.
+async function refreshSTSToken() {
+  refreshes++;
+  const r = await fetch(cfg.refreshURL, { method: 'POST', headers: cfg.refreshHeaders || {}, body: cfg.refreshBody || '{}' });
+  if (!r.ok) throw new Error(`refresh: HTTP ${r.status}`);
+  return r.json();
 }
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
@@ -189,26 +204,27 @@ async function lifecycle(c) {
   }
 }
 
-// op runs one operation and reports its outcome, for denial tests.
-async function op(c) {
+// op runs one operation (o: {op, key, body, listPrefix}) and reports its
+// outcome, for denial tests.
+async function op(c, o) {
   try {
-    switch (cfg.op) {
+    switch (o.op) {
       case 'get': {
-        const r = await c.get(cfg.key);
+        const r = await c.get(o.key);
         return { ok: true, body: r.content.toString() };
       }
       case 'put':
-        await c.put(cfg.key, Buffer.from(cfg.body || ''));
+        await c.put(o.key, Buffer.from(o.body || ''));
         return { ok: true };
       case 'list': {
-        const r = await c.list({ prefix: cfg.listPrefix || '' });
-        return { ok: true, keys: (r.objects || []).map((o) => o.name) };
+        const r = await c.list({ prefix: o.listPrefix || '' });
+        return { ok: true, keys: (r.objects || []).map((x) => x.name) };
       }
       case 'delete':
-        await c.delete(cfg.key);
+        await c.delete(o.key);
         return { ok: true };
       default:
-        return { ok: false, code: 'BadTestOp', message: `unknown op ${cfg.op}` };
+        return { ok: false, code: 'BadTestOp', message: `unknown op ${o.op}` };
     }
   } catch (e) {
     return { ok: false, code: e.code || '', status: e.status || 0, message: e.message };
@@ -217,7 +233,21 @@ async function op(c) {
 
 (async () => {
   const c = newClient();
-  const out = cfg.mode === 'op' ? await op(c) : await lifecycle(c);
+  let out;
+  if (cfg.mode === 'op') {
+    out = await op(c, cfg);
+  } else if (cfg.mode === 'ops') {
+    // Several operations with one client (so refreshSTSToken runs between
+    // them); steps holds "ok" or the error code of each, in order.
+    const steps = [];
+    for (const o of cfg.ops || []) {
+      const r = await op(c, o);
+      steps.push(r.ok ? 'ok' : r.code || r.message);
+    }
+    out = { ok: true, steps, message: `refreshes=${refreshes}` };
+  } else {
+    out = await lifecycle(c);
+  }
   process.stdout.write(JSON.stringify(out) + '\n');
 })().catch((e) => {
   process.stderr.write(String(e && e.stack) + '\n');
