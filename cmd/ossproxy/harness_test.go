@@ -60,7 +60,16 @@ func (s *logSink) records(msg string) []map[string]any {
 	var out []map[string]any
 	for line := range strings.SplitSeq(s.String(), "\n") {
 		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
+		if json.Unmarshal([]byte(line), &m) != nil {
+			// Text format: key=value pairs (values without spaces suffice here).
+			m = map[string]any{}
+			for f := range strings.FieldsSeq(line) {
+				if k, v, ok := strings.Cut(f, "="); ok {
+					m[k] = v
+				}
+			}
+		}
+		if m["msg"] == msg {
 			out = append(out, m)
 		}
 	}
@@ -99,6 +108,8 @@ type serveOpts struct {
 	credentials    string // credentials section; "" : assume_role via the fake STS
 	extraConfig    string // appended at the end (limits, logging...)
 	cloud          *osstest.Cloud
+	env            map[string]string // extra environment for serve
+	logging        string            // logging section; "" : json at debug
 }
 
 const testPolicy = `
@@ -148,6 +159,10 @@ func startServe(t testing.TB, o serveOpts) *server {
 	if strings.Contains(o.extraListeners, "anonymous: true") {
 		policy += anonymousRule
 	}
+	logging := o.logging
+	if logging == "" {
+		logging = "\nlogging:\n  format: json\n  level: debug\n"
+	}
 	creds := o.credentials
 	if creds == "" {
 		creds = fmt.Sprintf(`
@@ -194,11 +209,7 @@ buckets:
     endpoint: ` + cloud.OSSURL + `
     region: ` + cloud.Region + `
     allow_insecure_http: true
-` + creds + `
-logging:
-  format: json
-  level: debug
-` + o.extraConfig
+` + creds + logging + o.extraConfig
 	if err := os.WriteFile(filepath.Join(dir, "key.secret"), []byte(tKeySec+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +218,9 @@ logging:
 		t.Fatal(err)
 	}
 	envs := map[string]string{"HMAC": tHMAC, "ADMIN_ID": cloud.Admin.AccessKeyID, "ADMIN_SECRET": cloud.Admin.AccessKeySecret}
+	for k, v := range o.env {
+		envs[k] = v
+	}
 	s := runServeFile(t, path, func(k string) string { return envs[k] }, 1+strings.Count(o.extraListeners, "- name:"))
 	s.cloud = cloud
 	return s
