@@ -40,3 +40,9 @@ fuzz:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ossproxy ./cmd/ossproxy
+
+# Side-by-side benchmark (not part of make test): direct, nginx proxy_pass,
+# ossproxy JWT and access key; writes BENCHMARKS.md. BENCH_FLAGS=-quick for
+# a smoke run; bench/run.sh -h lists the flags.
+bench:
+	bash bench/run.sh $(BENCH_FLAGS)
