@@ -2,6 +2,7 @@ package osstest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -61,4 +62,29 @@ func ExampleStart() {
 	// acs:ram::1234567890123456:assumed-role/ossproxy/example
 	// hello, emulator
 	// 1 2
+}
+
+// Make the next OSS request fail with a 503 in OSS's XML error shape, and
+// see the one after it succeed.
+func ExampleFaults_Add() {
+	c, err := osstest.Start(context.Background(), osstest.CloudOptions{Buckets: []string{"bkt"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	inj := c.Faults.Add(osstest.EndpointOSS, osstest.Fault{Status: 503, Times: 1})
+
+	client := oss.NewClient(oss.LoadDefaultConfig().WithRegion(c.Region).WithEndpoint(c.OSSURL).
+		WithCredentialsProvider(osscreds.NewStaticCredentialsProvider(c.Admin.AccessKeyID, c.Admin.AccessKeySecret)).
+		WithRetryMaxAttempts(1))
+	_, err = client.ListObjectsV2(context.Background(), &oss.ListObjectsV2Request{Bucket: oss.Ptr("bkt")})
+	var se *oss.ServiceError
+	if errors.As(err, &se) {
+		fmt.Println(se.StatusCode, se.Code)
+	}
+	_, err = client.ListObjectsV2(context.Background(), &oss.ListObjectsV2Request{Bucket: oss.Ptr("bkt")})
+	fmt.Println(err, inj.Fired(), c.Faults.Calls(osstest.EndpointOSS))
+	// Output:
+	// 503 ServiceUnavailable
+	// <nil> 1 2
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -56,6 +57,17 @@ func NewOIDCIssuer(acct *Account, name, issuer string, clientIDs ...string) (*OI
 		jwt.WithTimeFunc(acct.Clock.Now),
 	)
 	return o, nil
+}
+
+// String names the issuer; the signing key never prints.
+func (o *OIDCIssuer) String() string { return "OIDCIssuer(" + o.ARN + ", " + o.Issuer + ")" }
+
+// GoString is String, so %#v does not print the key either.
+func (o *OIDCIssuer) GoString() string { return o.String() }
+
+// LogValue logs the ARN and issuer only.
+func (o *OIDCIssuer) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("arn", o.ARN), slog.String("issuer", o.Issuer))
 }
 
 // PublicKey is the key that verifies the issuer's tokens.

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 // or HTTPClient; nothing global such as http.DefaultTransport is touched.
 // It is safe for concurrent use.
 type TestCA struct {
+	subject string
 	certPEM []byte
 	pool    *x509.CertPool
 	server  tls.Certificate
@@ -79,14 +81,28 @@ func NewTestCA(hosts ...string) (*TestCA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating server certificate: %w", err)
 	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parsing server certificate: %w", err)
+	}
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
 	return &TestCA{
+		subject: caCert.Subject.CommonName,
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 		pool:    pool,
-		server:  tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key},
+		server:  tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key, Leaf: leaf},
 	}, nil
 }
+
+// String describes the CA; its keys never print.
+func (c *TestCA) String() string { return "TestCA(" + c.subject + ")" }
+
+// GoString is String, so %#v does not print the keys either.
+func (c *TestCA) GoString() string { return c.String() }
+
+// LogValue logs the CA's subject only.
+func (c *TestCA) LogValue() slog.Value { return slog.StringValue(c.subject) }
 
 // CertPEM is the CA certificate in PEM form, for other processes.
 func (c *TestCA) CertPEM() []byte { return append([]byte(nil), c.certPEM...) }
