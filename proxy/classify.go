@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -338,7 +339,52 @@ func (c *Classifier) classifyObject(r *http.Request, rte Route, selector string)
 		}
 		op.Checks = append(op.Checks, Check{Action: ActionRead, Bucket: rte.Bucket, Key: t[0]})
 	}
+	if selector == "x-oss-process" {
+		keys, err := watermarkKeys(rte.Query.Get("x-oss-process"))
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			op.Checks = append(op.Checks, Check{Action: ActionRead, Bucket: rte.Bucket, Key: k})
+		}
+	}
 	return op, nil
+}
+
+// watermarkKeys returns the objects an image-processing value reads
+// besides the request's own: OSS draws the object named by a watermark's
+// image_ parameter (URL-safe base64 of "key[?x-oss-process=…]", same
+// bucket) into the result, so each is a read to authorize. A parameter
+// that does not decode to a valid key is refused.
+func watermarkKeys(process string) ([]string, error) {
+	var keys []string
+	for action := range strings.SplitSeq(process, "/") {
+		params := strings.Split(action, ",")
+		if !strings.EqualFold(params[0], "watermark") {
+			continue
+		}
+		for _, p := range params[1:] {
+			if len(p) < 6 || !strings.EqualFold(p[:6], "image_") {
+				continue
+			}
+			v := strings.TrimRight(p[6:], "=")
+			b, err := base64.RawURLEncoding.DecodeString(v)
+			if err != nil {
+				if b, err = base64.RawStdEncoding.DecodeString(v); err != nil {
+					return nil, fmt.Errorf("%w: watermark image parameter", ErrInvalidArgument)
+				}
+			}
+			key, _, _ := strings.Cut(string(b), "?")
+			if key == "" {
+				return nil, fmt.Errorf("%w: watermark image parameter", ErrInvalidArgument)
+			}
+			if err := validateKey(key); err != nil {
+				return nil, err
+			}
+			keys = append(keys, key)
+		}
+	}
+	return keys, nil
 }
 
 // copySource parses x-oss-copy-source ("/bucket/urlencoded-key" with an

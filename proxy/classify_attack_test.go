@@ -1,0 +1,59 @@
+package proxy
+
+import (
+	"encoding/base64"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// TestClassifyWatermark: an image watermark draws another object of the
+// bucket into the response, so its key is a read check of its own.
+func TestClassifyWatermark(t *testing.T) {
+	rt, err := NewRouter(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClassifier(rt)
+	b64 := base64.URLEncoding.EncodeToString
+	raw := base64.RawURLEncoding.EncodeToString
+	tests := []struct {
+		name    string
+		process string
+		reads   []string // extra read checks
+		err     error
+	}{
+		{"no watermark", "image/resize,w_10", nil, nil},
+		{"text watermark", "image/watermark,text_" + raw([]byte("hello")), nil, nil},
+		{"image watermark", "image/watermark,image_" + b64([]byte("logos/a.png")), []string{"logos/a.png"}, nil},
+		{"unpadded, with its own processing", "image/resize,w_10/watermark,g_se,image_" + raw([]byte("private/x?x-oss-process=image/resize,P_30")), []string{"private/x"}, nil},
+		{"standard alphabet", "image/watermark,image_" + base64.RawStdEncoding.EncodeToString([]byte("a/b~~>?")), []string{"a/b~~>"}, nil},
+		{"two watermarks", "image/watermark,image_" + raw([]byte("k1")) + "/watermark,IMAGE_" + raw([]byte("k2")), []string{"k1", "k2"}, nil},
+		{"case of the action", "image/WaterMark,image_" + raw([]byte("k1")), []string{"k1"}, nil},
+		{"undecodable", "image/watermark,image_!!!", nil, ErrInvalidArgument},
+		{"empty key", "image/watermark,image_" + raw([]byte("?x-oss-process=a")), nil, ErrInvalidArgument},
+		{"dot-dot key", "image/watermark,image_" + raw([]byte("a/../b")), nil, ErrInvalidURI},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rawRequest(t, "GET", "bkt.oss.local", "/obj?x-oss-process="+escapeQueryValue(tc.process))
+			op, err := classifyRequest(c, rt, r, nil)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("err = %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []Check{{Action: ActionRead, Bucket: "bkt", Key: "obj"}}
+			for _, k := range tc.reads {
+				want = append(want, Check{Action: ActionRead, Bucket: "bkt", Key: k})
+			}
+			if !reflect.DeepEqual(op.Checks, want) {
+				t.Fatalf("checks %+v, want %+v", op.Checks, want)
+			}
+		})
+	}
+}
