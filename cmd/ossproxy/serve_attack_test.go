@@ -512,3 +512,232 @@ func TestAttackPaths(t *testing.T) {
 		}
 	}
 }
+
+// rawRequest builds an HTTP/1.1 request verbatim: the request line, Host
+// (omitted when host is "-"), the header lines as given, Content-Length
+// for a body unless a header line sets the framing, and the body.
+func rawRequest(method, target, host string, header []string, body string) string {
+	var b strings.Builder
+	b.WriteString(method + " " + target + " HTTP/1.1\r\n")
+	if host != "-" {
+		b.WriteString("Host: " + host + "\r\n")
+	}
+	framed := false
+	for _, h := range header {
+		b.WriteString(h + "\r\n")
+		l := strings.ToLower(h)
+		framed = framed || strings.HasPrefix(l, "content-length:") || strings.HasPrefix(l, "transfer-encoding:")
+	}
+	if body != "" && !framed {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
+	}
+	b.WriteString("Connection: close\r\n\r\n" + body)
+	return b.String()
+}
+
+// canary is a TCP listener that counts connections: the address an SSRF
+// would reach.
+type canary struct {
+	ln    net.Listener
+	conns atomic.Int64
+}
+
+func newCanary(t testing.TB) *canary {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &canary{ln: ln}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.conns.Add(1)
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return c
+}
+
+// refusedCase is one hostile request expected to be answered by the proxy
+// itself, with no upstream request.
+type refusedCase struct {
+	name           string
+	method, target string
+	host           string // "" : the proxy's address
+	header         []string
+	body           string
+	status         int
+	code           string // "" : any
+}
+
+// runRefused sends each case as raw bytes and checks the status, the
+// OSS error code and that the emulator recorded nothing.
+func runRefused(t *testing.T, s *server, tests []refusedCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			host := tc.host
+			if host == "" {
+				host = s.addr()
+			}
+			before := len(s.cloud.Recorder.Requests(osstest.EndpointOSS))
+			resp := rawExchange(t, s.addr(), rawRequest(tc.method, tc.target, host, tc.header, tc.body))
+			if len(resp) != 1 {
+				t.Fatalf("%d responses, want 1", len(resp))
+			}
+			if up := s.upstreamSince(before); len(up) != 0 {
+				t.Fatalf("reached the emulator: %s %s", up[0].Method, up[0].URL)
+			}
+			if got := resp[0].StatusCode; got != tc.status || (tc.code != "" && errorCode(resp[0].Body) != tc.code) {
+				t.Fatalf("got %d %q, want %d %q", got, errorCode(resp[0].Body), tc.status, tc.code)
+			}
+		})
+	}
+}
+
+// TestAttackRouting spoofs Host and X-Forwarded-Host to reach an unlisted
+// bucket or an arbitrary upstream (SSRF), sends absolute-form targets and
+// CONNECT: refused, or forwarded only to the configured endpoint; the
+// canary address an SSRF would reach sees no connection.
+func TestAttackRouting(t *testing.T) {
+	s, _ := startHardened(t, hardenedOpts{})
+	evil := newCanary(t)
+	ev := evil.ln.Addr().String()
+	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "alice"})
+	runRefused(t, s, []refusedCase{
+		{name: "virtual host of an unlisted bucket", method: "GET", target: "/alice/x", host: "nosuch.oss.local", header: []string{auth}, status: 404, code: "NoSuchBucket"},
+		{name: "virtual host of a listed, ungranted bucket", method: "GET", target: "/alice/x", host: "secret.oss.local", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "virtual host naming the canary", method: "GET", target: "/alice/x", host: ev, header: []string{auth}, status: 404, code: "NoSuchBucket"},
+		{name: "absolute form to the canary", method: "GET", target: "http://" + ev + "/data/alice/x", header: []string{auth}, status: 400, code: "InvalidURI"},
+		{name: "absolute form to a listed bucket", method: "GET", target: "http://data.oss.local/alice/x", header: []string{auth}, status: 400, code: "InvalidURI"},
+		{name: "absolute form with https", method: "GET", target: "https://" + ev + "/x", header: []string{auth}, status: 400, code: "InvalidURI"},
+		{name: "CONNECT to the canary", method: "CONNECT", target: ev, host: ev, header: []string{auth}, status: 400, code: "InvalidURI"},
+		{name: "authority-form GET", method: "GET", target: ev, header: []string{auth}, status: 400},
+		{name: "OPTIONS * (answered by net/http)", method: "OPTIONS", target: "*", header: []string{auth}, status: 200},
+		{name: "protocol upgrade", method: "GET", target: "/data/alice/x", header: []string{auth, "Upgrade: websocket", "Connection: Upgrade"}, status: 400, code: "InvalidURI"},
+		{name: "h2c upgrade", method: "GET", target: "/data/alice/x", header: []string{auth, "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAAQAAP__", "Connection: Upgrade, HTTP2-Settings"}, status: 400, code: "InvalidURI"},
+		{name: "two Host headers", method: "GET", target: "/alice/x", header: []string{auth, "Host: secret.oss.local"}, host: "data.oss.local", status: 400},
+		{name: "no Host header", method: "GET", target: "/data/alice/x", host: "-", header: []string{auth}, status: 400},
+		{name: "Host with userinfo", method: "GET", target: "/data/alice/x", host: "data.oss.local@" + ev, header: []string{auth}, status: 400},
+	})
+
+	// Forwarded requests go to the configured endpoint whatever the
+	// client claims: the recorded Host is the emulator's.
+	osshost := strings.TrimPrefix(s.cloud.OSSURL, "http://")
+	forwarded := []struct {
+		name, host string
+		header     []string
+		path       string // what OSS must see
+	}{
+		{"virtual host of a listed bucket", "data.oss.local", nil, "/data/alice/vh"},
+		{"X-Forwarded-Host naming another bucket is ignored", "data.oss.local", []string{"X-Forwarded-Host: secret.oss.local"}, "/data/alice/vh"},
+		{"X-Forwarded-Host naming the canary is ignored", "data.oss.local", []string{"X-Forwarded-Host: " + ev, "Forwarded: host=" + ev}, "/data/alice/vh"},
+		{"X-Forwarded-Proto/Port and X-Original-URL do not route", "data.oss.local", []string{"X-Forwarded-Proto: https", "X-Forwarded-Port: 1", "X-Original-URL: /secret/x", "X-Rewrite-URL: /secret/x"}, "/data/alice/vh"},
+	}
+	for _, tc := range forwarded {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(s.cloud.Recorder.Requests(osstest.EndpointOSS))
+			resp := rawExchange(t, s.addr(), rawRequest("GET", "/alice/vh", tc.host, append([]string{auth}, tc.header...), ""))
+			if len(resp) != 1 || resp[0].StatusCode != 404 || errorCode(resp[0].Body) != "NoSuchKey" {
+				t.Fatalf("responses %+v, want one 404 NoSuchKey from the emulator", resp)
+			}
+			up := s.upstreamSince(before)
+			if len(up) != 1 || up[0].URL != tc.path || up[0].Host != osshost {
+				t.Fatalf("upstream saw %+v, want %s on %s", up, tc.path, osshost)
+			}
+			for _, h := range []string{"X-Forwarded-Host", "Forwarded", "X-Forwarded-Port"} {
+				if v := up[0].Header.Get(h); strings.Contains(v, ev) || strings.Contains(v, "secret") {
+					t.Fatalf("upstream got %s: %s", h, v)
+				}
+			}
+		})
+	}
+	if n := evil.conns.Load(); n != 0 {
+		t.Fatalf("the canary saw %d connections (SSRF)", n)
+	}
+}
+
+func deleteXML(keys ...string) string {
+	var b strings.Builder
+	b.WriteString("<Delete><Quiet>true</Quiet>")
+	for _, k := range keys {
+		b.WriteString("<Object><Key>" + k + "</Key></Object>")
+	}
+	b.WriteString("</Delete>")
+	return b.String()
+}
+
+// TestAttackOperations uses operations that name a second key or a
+// prefix (copy source, list prefix, multipart, delete-multiple bodies,
+// symlink targets, image processing) to reach data outside alice/: every
+// one is refused before the emulator.
+func TestAttackOperations(t *testing.T) {
+	s, _ := startHardened(t, hardenedOpts{})
+	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "alice"})
+	wm := func(key string) string { return base64.URLEncoding.EncodeToString([]byte(key)) }
+	complete := "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"x\"</ETag></Part></CompleteMultipartUpload>"
+	many := make([]string, 1001)
+	for i := range many {
+		many[i] = fmt.Sprintf("alice/%d", i)
+	}
+	runRefused(t, s, []refusedCase{
+		{name: "copy from a forbidden prefix", method: "PUT", target: "/data/alice/stolen", header: []string{auth, "x-oss-copy-source: /data/private/x"}, status: 403, code: "AccessDenied"},
+		{name: "copy from a forbidden bucket", method: "PUT", target: "/data/alice/stolen", header: []string{auth, "x-oss-copy-source: /secret/alice/x"}, status: 403, code: "AccessDenied"},
+		{name: "copy from an unlisted bucket", method: "PUT", target: "/data/alice/stolen", header: []string{auth, "x-oss-copy-source: /nosuch/alice/x"}, status: 403, code: "AccessDenied"},
+		{name: "copy source with encoded dot-dot", method: "PUT", target: "/data/alice/stolen", header: []string{auth, "x-oss-copy-source: /data/alice/%2e%2e/private/x"}, status: 400},
+		{name: "copy source with encoded slash escaping", method: "PUT", target: "/data/alice/stolen", header: []string{auth, "x-oss-copy-source: /data%2Fprivate%2Fx"}, status: 403, code: "AccessDenied"},
+		{name: "copy source with '+' read as space", method: "PUT", target: "/data/alice/stolen", header: []string{auth, "x-oss-copy-source: /data/private+x"}, status: 403, code: "AccessDenied"},
+		{name: "copy source with an extra parameter", method: "PUT", target: "/data/alice/stolen", header: []string{auth, "x-oss-copy-source: /data/alice/x?versionId=1&x-oss-process=a"}, status: 400},
+		{name: "two copy sources", method: "PUT", target: "/data/alice/stolen", header: []string{auth, "x-oss-copy-source: /data/alice/x", "x-oss-copy-source: /data/private/x"}, status: 400},
+		{name: "copy source on a non-copy operation", method: "POST", target: "/data/alice/stolen?append&position=0", header: []string{auth, "x-oss-copy-source: /data/private/x"}, body: "x", status: 400},
+		{name: "UploadPartCopy from a forbidden prefix", method: "PUT", target: "/data/alice/mp?partNumber=1&uploadId=u1", header: []string{auth, "x-oss-copy-source: /data/private/x", "x-oss-copy-source-range: bytes=0-1"}, status: 403, code: "AccessDenied"},
+		{name: "list a forbidden prefix", method: "GET", target: "/data/?list-type=2&prefix=private/", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "list the whole bucket", method: "GET", target: "/data/", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "list with a dot-dot prefix", method: "GET", target: "/data/?prefix=alice/../", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "list a prefix lookalike", method: "GET", target: "/data/?prefix=alic", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "list with two prefixes", method: "GET", target: "/data/?prefix=alice/&prefix=", header: []string{auth}, status: 400},
+		{name: "list with a ';' separated prefix", method: "GET", target: "/data/?prefix=alice/;prefix=", header: []string{auth}, status: 400},
+		{name: "list versions of a forbidden prefix", method: "GET", target: "/data/?versions&prefix=private/", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "list uploads of the whole bucket", method: "GET", target: "/data/?uploads", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "initiate multipart to a forbidden key", method: "POST", target: "/data/private/mp?uploads", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "upload a part to a forbidden key", method: "PUT", target: "/data/private/mp?partNumber=1&uploadId=u1", header: []string{auth}, body: "x", status: 403, code: "AccessDenied"},
+		{name: "complete multipart to a forbidden key", method: "POST", target: "/data/private/mp?uploadId=u1", header: []string{auth}, body: complete, status: 403, code: "AccessDenied"},
+		{name: "uploadId with another sub-resource", method: "POST", target: "/data/alice/mp?uploadId=u1&acl", header: []string{auth}, body: complete, status: 400},
+		{name: "delete-multiple naming one forbidden key", method: "POST", target: "/data/?delete", header: []string{auth, "Content-MD5: x"}, body: deleteXML("alice/a", "alice/b", "private/x"), status: 403, code: "AccessDenied"},
+		{name: "delete-multiple with a forbidden key last of many", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML(append(many[:999:999], "private/x")...), status: 403, code: "AccessDenied"},
+		{name: "delete-multiple with a dot-dot key", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML("alice/../private/x"), status: 400},
+		{name: "delete-multiple with an encoded key", method: "POST", target: "/data/?delete&encoding-type=url", header: []string{auth}, body: deleteXML("alice%2F..%2Fprivate%2Fx"), status: 400},
+		{name: "delete-multiple with an entity-encoded key", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML("&#112;rivate/x"), status: 403, code: "AccessDenied"},
+		{name: "delete-multiple with a second document", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML("alice/a") + deleteXML("private/x"), status: 400, code: "MalformedXML"},
+		{name: "delete-multiple with two keys in one object", method: "POST", target: "/data/?delete", header: []string{auth}, body: "<Delete><Object><Key>alice/a</Key><Key>private/x</Key></Object></Delete>", status: 400, code: "MalformedXML"},
+		{name: "delete-multiple over 1000 keys", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML(many...), status: 400, code: "MalformedXML"},
+		{name: "delete-multiple chunked", method: "POST", target: "/data/?delete", header: []string{auth, "Transfer-Encoding: chunked"}, body: chunked(deleteXML("alice/a", "private/x")), status: 403, code: "AccessDenied"},
+		{name: "image processing of a forbidden key", method: "GET", target: "/data/private/x?x-oss-process=image/resize,w_10", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "image processing save-as", method: "POST", target: "/data/alice/x?x-oss-process", header: []string{auth}, body: "x-oss-process=image/resize,w_10|sys/saveas,o_cHJpdmF0ZS95,b_ZGF0YQ", status: 403, code: "AccessDenied"},
+		{name: "image watermark reading a forbidden key", method: "GET", target: "/data/alice/x?x-oss-process=image/watermark,image_" + wm("private/x"), header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "image watermark reading a forbidden key (style chain)", method: "GET", target: "/data/alice/x?x-oss-process=image/resize,w_10/watermark,text_aGk,image_" + wm("private/x?x-oss-process=image/resize,P_30"), header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "async processing", method: "POST", target: "/data/alice/x?x-oss-async-process", header: []string{auth}, body: "x-oss-async-process=video/convert", status: 403, code: "AccessDenied"},
+		{name: "select object", method: "POST", target: "/data/private/x?x-oss-process=csv/select", header: []string{auth}, body: "<SelectRequest/>", status: 403, code: "AccessDenied"},
+		{name: "symlink to a forbidden key", method: "PUT", target: "/data/alice/link?symlink", header: []string{auth, "x-oss-symlink-target: private/x"}, status: 403, code: "AccessDenied"},
+		{name: "symlink with an encoded target", method: "PUT", target: "/data/alice/link?symlink", header: []string{auth, "x-oss-symlink-target: alice%2F..%2Fprivate%2Fx"}, status: 400},
+		{name: "read a forbidden symlink", method: "GET", target: "/data/private/link?symlink", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "object meta of a forbidden key", method: "GET", target: "/data/private/x?objectMeta", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "ACL of a forbidden key", method: "GET", target: "/data/private/x?acl", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "restore a forbidden key", method: "POST", target: "/data/private/x?restore", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "torrent", method: "GET", target: "/data/alice/x?torrent", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "bucket policy", method: "PUT", target: "/data/?policy", header: []string{auth}, body: "{}", status: 403, code: "AccessDenied"},
+		{name: "bucket ACL", method: "GET", target: "/data/?acl", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "list buckets", method: "GET", target: "/", header: []string{auth}, status: 403, code: "AccessDenied"},
+		{name: "PostObject form upload", method: "POST", target: "/data/", header: []string{auth, "Content-Type: multipart/form-data; boundary=b"}, body: "--b\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nprivate/x\r\n--b--\r\n", status: 403, code: "AccessDenied"},
+		{name: "two sub-resources", method: "GET", target: "/data/alice/x?acl&symlink", header: []string{auth}, status: 400},
+		{name: "sub-resource hidden by case", method: "GET", target: "/data/private/x?ACL", header: []string{auth}, status: 403, code: "AccessDenied"},
+	})
+}
+
+// chunked frames body as one chunk and the terminator.
+func chunked(body string) string { return fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body) }
