@@ -291,6 +291,7 @@ func New(o Options) (*Service, error) {
 		if cp.DefaultDuration == 0 {
 			cp.DefaultDuration = cp.MaxDuration
 		}
+		cp.DefaultDuration -= cp.DefaultDuration % credentials.MinSessionDuration
 		if cp.DefaultDuration < credentials.MinSessionDuration || cp.DefaultDuration > cp.MaxDuration {
 			return nil, fmt.Errorf("%w: STS default duration %s outside 900s…%s", ErrConfig, cp.DefaultDuration, cp.MaxDuration)
 		}
@@ -372,7 +373,10 @@ func (s *Service) Presign(ctx context.Context, p *auth.Principal, in PresignRequ
 		action = auth.ActionDelete
 	}
 	if err := s.opts.Policy.Authorize(p, action, in.Bucket, in.Key); err != nil {
-		return nil, fmt.Errorf("presigning %s %s/%s: %w: %w", in.Method, in.Bucket, truncate(in.Key), ErrDenied, err)
+		if !errors.Is(err, auth.ErrDenied) { // auth's own denial says nothing more
+			return nil, fmt.Errorf("presigning %s %s/%s: %w: %w", in.Method, in.Bucket, truncate(in.Key), ErrDenied, err)
+		}
+		return nil, fmt.Errorf("presigning %s %s/%s: %w", in.Method, in.Bucket, truncate(in.Key), ErrDenied)
 	}
 	if b.creds == nil {
 		return nil, fmt.Errorf("presigning: %w: no signing credentials", ErrNotConfigured)
