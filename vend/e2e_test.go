@@ -634,3 +634,25 @@ func TestVendSTSRefreshWithAliOSS(t *testing.T) {
 		}
 	}
 }
+
+func TestPresignHeadAndDeleteWithCurl(t *testing.T) {
+	e := newEnv(t, time.Hour, nil)
+	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", "users/alice/gone.txt", strings.NewReader("bye")); err != nil {
+		t.Fatal(err)
+	}
+	head := e.presign(t, "alice", `{"bucket":"bkt","key":"users/alice/gone.txt","method":"HEAD"}`)
+	if st, _, h := curlHeaders(t, "-I", head.URL); st != 200 || h.Get("Content-Length") != "3" {
+		t.Fatalf("HEAD: %d %v", st, h)
+	}
+	del := e.presign(t, "alice", `{"bucket":"bkt","key":"users/alice/gone.txt","method":"DELETE"}`)
+	// A DELETE URL does not work as a GET: the method is signed.
+	if st, _ := curl(t, del.URL); st != 403 {
+		t.Fatalf("GET with a DELETE URL: %d", st)
+	}
+	if st, body := curl(t, "-X", "DELETE", del.URL); st != 204 {
+		t.Fatalf("DELETE: %d %s", st, body)
+	}
+	if keys, _ := e.cloud.OSS.ObjectKeys("bkt"); len(keys) != 0 {
+		t.Fatalf("still stored: %v", keys)
+	}
+}
