@@ -407,6 +407,7 @@ func TestVirtualHostAndService(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}}
+	defer hc.CloseIdleConnections()
 	user := acct.NewUser("kim", nil)
 	cfg := oss.LoadDefaultConfig().WithRegion("cn-hangzhou").WithEndpoint("http://oss-cn-hangzhou.aliyuncs.com").
 		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(user.AccessKeyID, user.AccessKeySecret)).
