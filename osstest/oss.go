@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -374,12 +375,13 @@ type stored struct {
 	crc uint64
 }
 
-// store streams body to a new file, computing MD5 and CRC-64/ECMA on the
-// way, and checks it against contentMD5 (nil: no check). The CRC runs in
+// store streams body to a new temporary file, computing MD5 and CRC-64/ECMA
+// on the way, checks it against contentMD5 (nil: no check) and renames it
+// to its final name; only complete bodies ever carry an "obj-" name. The CRC runs in
 // its own goroutine, one buffer behind, so the two hashes overlap. On
 // error the file is removed.
 func (o *OSS) store(body io.Reader, contentMD5 []byte) (stored, error) {
-	f, err := os.CreateTemp(o.dir, "obj-*")
+	f, err := os.CreateTemp(o.dir, ".partial-*")
 	if err != nil {
 		return stored{}, fmt.Errorf("creating object file: %w", err)
 	}
@@ -406,11 +408,17 @@ func (o *OSS) store(body io.Reader, contentMD5 []byte) (stored, error) {
 	if err == nil && contentMD5 != nil && !slices.Equal(sum, contentMD5) {
 		err = errBadDigest
 	}
+	final := filepath.Join(o.dir, "obj-"+strings.TrimPrefix(filepath.Base(f.Name()), ".partial-"))
+	if err == nil {
+		if rerr := os.Rename(f.Name(), final); rerr != nil {
+			err = fmt.Errorf("publishing object file: %w", rerr)
+		}
+	}
 	if err != nil {
 		_ = os.Remove(f.Name())
 		return stored{}, err
 	}
-	return stored{seg: segment{path: f.Name(), size: n}, md5: sum, crc: crc}, nil
+	return stored{seg: segment{path: final, size: n}, md5: sum, crc: crc}, nil
 }
 
 // onlyReader hides WriterTo/ReaderFrom so CopyBuffer uses our buffer.

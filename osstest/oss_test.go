@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -584,4 +585,79 @@ func TestIdentityRedacted(t *testing.T) {
 			t.Errorf("identity printed as %s", out)
 		}
 	}
+}
+
+// TestStorageFiles checks what lands in Dir: one file per complete body or
+// part, nothing from a rejected upload, nothing left after deletes.
+func TestStorageFiles(t *testing.T) {
+	dir := t.TempDir()
+	acct := NewAccount("1234567890", nil)
+	o, err := NewOSS(acct, OSSOptions{Dir: dir, Buckets: []string{testBucket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	user := acct.NewUser("olga", nil)
+	files := func() []string {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	count := func(step string, want int) {
+		t.Helper()
+		got := files()
+		for _, n := range got {
+			if !strings.HasPrefix(n, "obj-") {
+				t.Errorf("%s: stray file %s", step, n)
+			}
+		}
+		if len(got) != want {
+			t.Errorf("%s: %d files %q, want %d", step, len(got), got, want)
+		}
+	}
+	put := func(key, body, md5 string) int {
+		hdr := map[string]string{}
+		if md5 != "" {
+			hdr["Content-Md5"] = md5
+		}
+		resp, _ := do(t, signed(t, o, user, http.MethodPut, srv.URL+"/bkt/"+key, strings.NewReader(body), hdr))
+		return resp.StatusCode
+	}
+	if put("a", "one", "") != 200 {
+		t.Fatal("put a")
+	}
+	count("after put", 1)
+	if put("b", "two", "1B2M2Y8AsgTpgAmY7PhCfg==") != 400 {
+		t.Fatal("bad digest accepted")
+	}
+	count("after a rejected put", 1)
+	if put("a", "one again", "") != 200 {
+		t.Fatal("overwrite a")
+	}
+	count("after overwrite", 1)
+	ctx := context.Background()
+	if err := o.PutObject(ctx, testBucket, "c", strings.NewReader("three")); err != nil {
+		t.Fatal(err)
+	}
+	count("after seeding", 2)
+	for _, k := range []string{"a", "c"} {
+		if resp, _ := do(t, signed(t, o, user, http.MethodDelete, srv.URL+"/bkt/"+k, nil, nil)); resp.StatusCode != 204 {
+			t.Fatalf("delete %s: %d", k, resp.StatusCode)
+		}
+	}
+	count("after deletes", 0)
+	if err := o.PutObject(ctx, testBucket, "d", strings.NewReader("four")); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	count("after Close", 0)
 }
