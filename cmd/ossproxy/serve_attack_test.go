@@ -26,6 +26,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ossproxy/ossproxy/osstest"
+	"github.com/ossproxy/ossproxy/signer"
 )
 
 // This file is the attack matrix of SECURITY.md: hostile requests sent to
@@ -741,3 +742,263 @@ func TestAttackOperations(t *testing.T) {
 
 // chunked frames body as one chunk and the terminator.
 func chunked(body string) string { return fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body) }
+
+// TestAttackHeaders: CRLF injection, caller-supplied upstream credentials,
+// hop-by-hop tricks and oversized headers. Credentials the caller sends
+// never reach the emulator (checked on its recorder), and headers listed
+// in Connection cannot strip what the proxy relies on.
+func TestAttackHeaders(t *testing.T) {
+	s, _ := startHardened(t, hardenedOpts{})
+	tok := mint(t, jwt.MapClaims{"sub": "alice"})
+	auth := "Authorization: Bearer " + tok
+	if err := s.cloud.OSS.PutObject(t.Context(), "data", "alice/seed", strings.NewReader("seed")); err != nil {
+		t.Fatal(err)
+	}
+	runRefused(t, s, []refusedCase{
+		{name: "bare CR in a header value", method: "GET", target: "/data/alice/seed", header: []string{auth, "x-oss-meta-a: b\rX-Injected: 1"}, status: 400},
+		{name: "LF-only line ending with an injected header", method: "GET", target: "/data/private/x", header: []string{"X-A: 1\nAuthorization: Bearer " + tok}, status: 403, code: "AccessDenied"},
+		{name: "header name with a space", method: "GET", target: "/data/alice/seed", header: []string{auth, "Authorization : Bearer x"}, status: 400},
+		{name: "CRLF in a query value", method: "GET", target: "/data/alice/seed?response-content-type=text%0d%0aX-Injected:%201", header: []string{auth}, status: 400, code: "InvalidURI"},
+		{name: "CRLF in a header value of a denied request", method: "GET", target: "/data/private/x", header: []string{auth, "x-oss-meta-a: a%0d%0aAuthorization: x"}, status: 403, code: "AccessDenied"},
+		{name: "two Authorization headers", method: "GET", target: "/data/alice/seed", header: []string{auth, "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "root"})}, status: 401, code: "InvalidToken.Malformed"},
+		{name: "bearer and an OSS signature", method: "GET", target: "/data/alice/seed?OSSAccessKeyId=" + tKeyID + "&Expires=9999999999&Signature=x", header: []string{auth}, status: 401, code: "InvalidToken.Malformed"},
+		{name: "Connection: Authorization does not skip authentication", method: "PUT", target: "/data/private/x", header: []string{auth, "Connection: Authorization"}, body: "x", status: 403, code: "AccessDenied"},
+		{name: "Connection: x-oss-copy-source does not skip the source check", method: "PUT", target: "/data/alice/c", header: []string{auth, "x-oss-copy-source: /data/private/x", "Connection: x-oss-copy-source"}, status: 403, code: "AccessDenied"},
+		{name: "oversized single header", method: "GET", target: "/data/alice/seed", header: []string{auth, "X-Big: " + strings.Repeat("a", 70<<10)}, status: 431},
+		{name: "oversized many headers", method: "GET", target: "/data/alice/seed", header: append([]string{auth}, manyHeaders(2000, 40)...), status: 431},
+	})
+
+	// Allowed requests carrying upstream credentials of the caller's own
+	// and hop-by-hop lists: forwarded, signed by the proxy, and the
+	// emulator records none of the caller's values.
+	const callerTok, callerKey = "CALLER-SECURITY-TOKEN-1", "LTAIcallerinjected"
+	forwarded := []struct {
+		name   string
+		target string
+		header []string
+	}{
+		{"caller security token header", "/data/alice/seed", []string{auth, "x-oss-security-token: " + callerTok}},
+		{"caller security token in the query", "/data/alice/seed?security-token=" + callerTok + "&x-oss-security-token=" + callerTok, []string{auth}},
+		{"caller OSS authorization in another header", "/data/alice/seed", []string{auth, "Proxy-Authorization: OSS " + callerKey + ":c2ln", "Cookie: s=" + callerTok}},
+		{"caller date and payload hash", "/data/alice/seed", []string{auth, "x-oss-date: 20000101T000000Z", "Date: Sat, 01 Jan 2000 00:00:00 GMT", "x-oss-content-sha256: " + callerTok}},
+		{"Connection: Authorization", "/data/alice/seed", []string{auth, "Connection: Authorization"}},
+		{"Connection: x-oss-security-token", "/data/alice/seed", []string{auth, "x-oss-security-token: " + callerTok, "Connection: x-oss-security-token"}},
+		{"Connection: Date, x-oss-date, Host", "/data/alice/seed", []string{auth, "Connection: Date, x-oss-date, Host, Content-Length"}},
+		{"obsolete line folding stays inside one value", "/data/alice/seed", []string{auth, "X-A: 1", " X-Injected: 1"}},
+	}
+	for _, tc := range forwarded {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(s.cloud.Recorder.Requests(osstest.EndpointOSS))
+			resp := rawExchange(t, s.addr(), rawRequest("GET", tc.target, s.addr(), tc.header, ""))
+			if len(resp) != 1 || resp[0].StatusCode != 200 || resp[0].Body != "seed" {
+				t.Fatalf("responses %+v, want one 200 seed (the emulator accepted the proxy's signature)", resp)
+			}
+			up := s.upstreamSince(before)
+			if len(up) != 1 {
+				t.Fatalf("%d upstream requests", len(up))
+			}
+			if up[0].Header.Get("X-Injected") != "" {
+				t.Fatal("a header was injected into the upstream request")
+			}
+			if tok := up[0].Header.Get("X-Oss-Security-Token"); tok == callerTok || tok == "" {
+				t.Fatalf("upstream security token %q, want the proxy's", tok)
+			}
+			for _, h := range []string{"Proxy-Authorization", "Cookie"} {
+				if up[0].Header.Get(h) != "" {
+					t.Fatalf("%s reached the emulator", h)
+				}
+			}
+		})
+	}
+	for _, v := range []string{callerTok, callerKey, tok[strings.LastIndexByte(tok, '.')+1:], "Bearer", "20000101T000000Z"} {
+		if s.cloud.Recorder.Contains(osstest.EndpointOSS, v) {
+			t.Errorf("the emulator saw the caller's %q", v)
+		}
+	}
+}
+
+func manyHeaders(n, size int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("X-H%d: %s", i, strings.Repeat("v", size))
+	}
+	return out
+}
+
+// TestAttackSmuggling sends bodies framed two ways at once (Content-Length
+// and Transfer-Encoding, and obfuscated Transfer-Encoding) with a second
+// request hidden behind the first. Each is refused, or forwarded once
+// with one unambiguous framing: the hidden request never reaches the
+// emulator and no byte of it is stored.
+func TestAttackSmuggling(t *testing.T) {
+	s, _ := startHardened(t, hardenedOpts{})
+	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "alice"})
+	// The hidden request is one the policy denies: if it reached the
+	// emulator, it did so without being judged.
+	hidden := "GET /data/private/smuggled HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n\r\n"
+	tests := []struct {
+		name   string
+		header []string
+		body   string
+	}{
+		{"CL and TE", []string{auth, "Content-Length: 4", "Transfer-Encoding: chunked"}, "0\r\n\r\n" + hidden},
+		{"TE and CL", []string{auth, "Transfer-Encoding: chunked", "Content-Length: 60"}, "0\r\n\r\n" + hidden},
+		{"TE xchunked", []string{auth, "Content-Length: 5", "Transfer-Encoding: xchunked"}, "0\r\n\r\n" + hidden},
+		{"TE chunked, identity", []string{auth, "Transfer-Encoding: chunked, identity"}, "0\r\n\r\n" + hidden},
+		{"TE identity, chunked", []string{auth, "Transfer-Encoding: identity, chunked"}, "0\r\n\r\n" + hidden},
+		{"TE twice", []string{auth, "Transfer-Encoding: chunked", "Transfer-Encoding: identity"}, "0\r\n\r\n" + hidden},
+		{"TE with a tab", []string{auth, "Transfer-Encoding:\tchunked", "Content-Length: 3"}, "0\r\n\r\n" + hidden},
+		{"TE in upper case", []string{auth, "Transfer-Encoding: CHUNKED", "Content-Length: 3"}, "0\r\n\r\n" + hidden},
+		{"TE with a space before the colon", []string{auth, "Transfer-Encoding : chunked", "Content-Length: 3"}, "0\r\n\r\n" + hidden},
+		{"two different Content-Lengths", []string{auth, "Content-Length: 3", "Content-Length: 60"}, "abc" + hidden},
+		{"Content-Length list", []string{auth, "Content-Length: 3, 60"}, "abc" + hidden},
+		{"signed Content-Length", []string{auth, "Content-Length: +3"}, "abc" + hidden},
+		{"chunk size with an extension and a hidden request", []string{auth, "Transfer-Encoding: chunked"}, "3;x=\"\r\n0\r\n\r\n\"\r\nabc\r\n0\r\n\r\n" + hidden},
+		{"chunk size overflow", []string{auth, "Transfer-Encoding: chunked"}, "ffffffffffffffff1\r\nabc\r\n0\r\n\r\n" + hidden},
+		{"Content-Length shorter than the body (pipelined)", []string{auth, "Content-Length: 3"}, "abc" + hidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.cloud.OSS.PutObject(t.Context(), "data", "alice/smug", strings.NewReader("old")); err != nil {
+				t.Fatal(err)
+			}
+			before := len(s.cloud.Recorder.Requests(osstest.EndpointOSS))
+			raw := "PUT /data/alice/smug HTTP/1.1\r\nHost: " + s.addr() + "\r\n" + strings.Join(tc.header, "\r\n") + "\r\n\r\n" + tc.body
+			resp := rawExchange(t, s.addr(), raw)
+			if len(resp) == 0 {
+				t.Fatal("no response")
+			}
+			up := s.upstreamSince(before)
+			puts := 0
+			for _, u := range up {
+				if strings.Contains(u.URL, "smuggled") {
+					t.Fatalf("the hidden request reached the emulator: %s %s", u.Method, u.URL)
+				}
+				if u.Method == "PUT" {
+					puts++
+				}
+			}
+			if puts > 1 {
+				t.Fatalf("%d upstream PUTs", puts)
+			}
+			stored, err := s.cloud.OSS.OpenObject("data", "alice/smug")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(stored)
+			stored.Close()
+			if strings.Contains(string(b), "smuggled") || strings.Contains(string(b), "Authorization") {
+				t.Fatalf("the hidden request was stored as the body: %q", b)
+			}
+			if resp[0].StatusCode < 400 && puts != 1 {
+				t.Fatalf("%d accepted without one upstream PUT", resp[0].StatusCode)
+			}
+			if resp[0].StatusCode >= 400 && string(b) != "old" {
+				t.Fatalf("refused with %d, yet the object changed to %q", resp[0].StatusCode, b)
+			}
+			// A hidden request the listener parsed as a pipelined second
+			// request is judged like any other: denied.
+			for _, r := range resp[1:] {
+				if r.StatusCode != 403 {
+					t.Fatalf("pipelined hidden request answered %d", r.StatusCode)
+				}
+			}
+			t.Logf("status %d, %d responses, stored %q", resp[0].StatusCode, len(resp), b)
+		})
+	}
+}
+
+// TestAttackAccessKeys replays presigned URLs after expiry and moves
+// signatures made for one request, key or secret to another: each is a
+// 403 with the code OSS would give, and nothing reaches the emulator.
+// (The comparison itself is constant-time: signer/verify.go compares
+// with hmac.Equal; see SECURITY.md.)
+func TestAttackAccessKeys(t *testing.T) {
+	s, _ := startHardened(t, hardenedOpts{})
+	if err := s.cloud.OSS.PutObject(t.Context(), "data", "app/obj", strings.NewReader("obj")); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	mine := signerCreds(tKeyID, tKeySec)
+	v4 := &signer.V4{Region: s.cloud.Region}
+	req := func(method, path string) *http.Request {
+		r, err := http.NewRequest(method, s.url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	presign := func(sg interface {
+		Presign(*http.Request, signer.Credentials, string, string, time.Time, time.Duration) (string, error)
+	}, path, key string, c signer.Credentials, at time.Time, d time.Duration) string {
+		u, err := sg.Presign(req("GET", path), c, "data", key, at, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	headerSigned := func(method, path, key string, c signer.Credentials, at time.Time) *http.Request {
+		r := req(method, path)
+		if err := v4.Sign(r, c, "data", key, at); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	moved := headerSigned("GET", "/data/app/obj", "app/obj", mine, now)
+	moved.URL.Path = "/data/app/other"
+	method := headerSigned("GET", "/data/app/obj", "app/obj", mine, now)
+	method.Method = "DELETE"
+	reused := presign(v4, "/data/app/obj", "app/obj", mine, now, time.Hour)
+	tests := []struct {
+		name   string
+		r      *http.Request
+		status int
+		code   string
+	}{
+		{"V4 presigned URL after expiry", req("GET", strings.TrimPrefix(presign(v4, "/data/app/obj", "app/obj", mine, now.Add(-2*time.Hour), time.Hour), s.url)), 403, "AccessDenied"},
+		{"V1 presigned URL after expiry", req("GET", strings.TrimPrefix(presign(signer.V1{}, "/data/app/obj", "app/obj", mine, now.Add(-2*time.Hour), time.Hour), s.url)), 403, "AccessDenied"},
+		{"V4 presigned URL with its expiry extended", req("GET", strings.TrimPrefix(strings.Replace(presign(v4, "/data/app/obj", "app/obj", mine, now.Add(-2*time.Hour), time.Hour), "x-oss-expires=3600", "x-oss-expires=604800", 1), s.url)), 403, "SignatureDoesNotMatch"},
+		{"V4 presigned URL moved to another key", req("GET", strings.Replace(strings.TrimPrefix(reused, s.url), "/data/app/obj", "/data/app/other", 1)), 403, "SignatureDoesNotMatch"},
+		{"V4 presigned GET used for DELETE", req("DELETE", strings.TrimPrefix(reused, s.url)), 403, "SignatureDoesNotMatch"},
+		{"V4 header signature moved to another key", moved, 403, "SignatureDoesNotMatch"},
+		{"V4 header signature used for another method", method, 403, "SignatureDoesNotMatch"},
+		{"signed with another secret", headerSigned("GET", "/data/app/obj", "app/obj", signerCreds(tKeyID, "not-the-secret"), now), 403, "SignatureDoesNotMatch"},
+		{"signed by a key the proxy did not issue", headerSigned("GET", "/data/app/obj", "app/obj", signerCreds(s.cloud.Admin.AccessKeyID, s.cloud.Admin.AccessKeySecret), now), 403, "InvalidAccessKeyId"},
+		{"header signature from the past", headerSigned("GET", "/data/app/obj", "app/obj", mine, now.Add(-time.Hour)), 403, "RequestTimeTooSkewed"},
+		{"signed with a security token", headerSigned("GET", "/data/app/obj", "app/obj", signer.Credentials{AccessKeyID: tKeyID, AccessKeySecret: tKeySec, SecurityToken: "tok"}, now), 403, "SignatureDoesNotMatch"},
+	}
+	before := s.upstreamRequests()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.DefaultClient.Do(tc.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || errorCode(string(body)) != tc.code {
+				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, errorCode(string(body)), tc.status, tc.code)
+			}
+		})
+	}
+	if n := s.upstreamRequests() - before; n != 0 {
+		t.Fatalf("%d refused requests reached the emulator", n)
+	}
+	// The same URL before it expires works, so the refusals are not a
+	// broken verifier.
+	resp, err := http.Get(reused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("valid presigned URL: %d", resp.StatusCode)
+	}
+	if strings.Contains(s.logs.String(), tKeySec) {
+		t.Fatal("the secret is in the log")
+	}
+}
+
+func signerCreds(id, secret string) signer.Credentials {
+	return signer.Credentials{AccessKeyID: id, AccessKeySecret: secret}
+}
