@@ -114,40 +114,50 @@ func TestFaultStatus(t *testing.T) {
 
 func TestFaultLatencyMatchAndRemove(t *testing.T) {
 	f := newFaultFixture(t)
-	inj := f.faults.Add(EndpointOSS, Fault{Delay: 150 * time.Millisecond, Match: func(r *http.Request) bool { return r.URL.Path == "/slow" }})
+	// The client sees the latency.
+	lat := f.faults.Add(EndpointOSS, Fault{Delay: 150 * time.Millisecond, Times: 1})
 	start := time.Now()
-	if _, body, err := f.get(t, t.Context(), EndpointOSS, "/slow"); err != nil || string(body) != faultBody {
+	if _, body, err := f.get(t, t.Context(), EndpointOSS, "/k"); err != nil || string(body) != faultBody {
 		t.Fatalf("delayed request: %v %q", err, body)
 	}
-	if d := time.Since(start); d < 150*time.Millisecond {
-		t.Errorf("delayed request took %v", d)
+	if d := time.Since(start); d < 150*time.Millisecond || lat.Fired() != 1 {
+		t.Errorf("delayed request took %v, fired %d", d, lat.Fired())
 	}
-	start = time.Now()
-	if _, _, err := f.get(t, t.Context(), EndpointOSS, "/fast"); err != nil {
-		t.Fatal(err)
+
+	// An hour-long delay tells a delayed request from an undelayed one
+	// without relying on the machine's speed: the delayed one cannot finish
+	// within the client's 10 s deadline.
+	within := func(path string) error {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		_, _, err := f.get(t, ctx, EndpointOSS, path)
+		return err
 	}
-	if d := time.Since(start); d >= 150*time.Millisecond {
-		t.Errorf("unmatched request delayed: %v", d)
+	inj := f.faults.Add(EndpointOSS, Fault{Delay: time.Hour, Match: func(r *http.Request) bool { return r.URL.Path == "/slow" }})
+	if err := within("/fast"); err != nil {
+		t.Errorf("unmatched request: %v", err)
 	}
-	// Forever (Times 0) until removed.
-	_, _, _ = f.get(t, t.Context(), EndpointOSS, "/slow")
+	// The delay is cut short by the client giving up; Times 0 applies it
+	// to every match.
+	for range 2 {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		if _, _, err := f.get(t, ctx, EndpointOSS, "/slow"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want deadline exceeded", err)
+		}
+		cancel()
+	}
 	if inj.Fired() != 2 {
 		t.Errorf("fired %d, want 2", inj.Fired())
 	}
 	inj.Remove()
-	start = time.Now()
-	_, _, _ = f.get(t, t.Context(), EndpointOSS, "/slow")
-	if d := time.Since(start); d >= 150*time.Millisecond || inj.Fired() != 2 {
-		t.Errorf("removed fault still applies: %v, fired %d", d, inj.Fired())
+	if err := within("/slow"); err != nil || inj.Fired() != 2 {
+		t.Errorf("removed fault still applies: %v, fired %d", err, inj.Fired())
 	}
-	// A delay is cut short by the client giving up.
 	f.faults.Add(EndpointOSS, Fault{Delay: time.Hour})
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	if _, _, err := f.get(t, ctx, EndpointOSS, "/k"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v, want deadline exceeded", err)
-	}
 	f.faults.Clear("")
+	if err := within("/k"); err != nil {
+		t.Errorf("cleared fault still applies: %v", err)
+	}
 }
 
 func TestFaultMalformed(t *testing.T) {
