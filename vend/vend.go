@@ -53,6 +53,7 @@ type Event struct {
 	Code      string // "" on success, else the error code
 	Status    int    // HTTP status
 	Capped    bool   // presign: the expiry was capped
+	Cached    bool   // sts: answered without an STS call of its own
 }
 
 // Observer receives one Event per API call. It is called synchronously
@@ -608,6 +609,10 @@ func (s *Service) Credentials(ctx context.Context, p *auth.Principal, in STSRequ
 	return res, nil
 }
 
+// stsCalledKey carries an *atomic.Bool through the ScopedCache to its STS
+// client, which sets it: the request caused an STS call.
+type stsCalledKey struct{}
+
 // scopedCache returns the credentials cache for session duration d,
 // creating it on first use (at most one per 900s step up to MaxDuration).
 func (s *Service) scopedCache(d time.Duration) (*credentials.ScopedCache, error) {
@@ -617,7 +622,13 @@ func (s *Service) scopedCache(d time.Duration) (*credentials.ScopedCache, error)
 		return c, nil
 	}
 	st := s.opts.STS
-	c, err := credentials.NewScopedCache(st.Base, st.Client, credentials.ScopedOptions{
+	client := credentials.RoleAssumerFunc(func(ctx context.Context, base credentials.Credentials, in credentials.AssumeRoleInput) (credentials.Credentials, error) {
+		if called, ok := ctx.Value(stsCalledKey{}).(*atomic.Bool); ok {
+			called.Store(true)
+		}
+		return st.Client.AssumeRole(ctx, base, in)
+	})
+	c, err := credentials.NewScopedCache(st.Base, client, credentials.ScopedOptions{
 		Size: st.CacheSize, Duration: d, MinRemaining: min(st.MinRemaining, d/2),
 		SessionName: st.SessionName, ExternalID: st.ExternalID, Timeout: st.Timeout,
 		Now: s.now, Logger: s.log,
@@ -730,7 +741,10 @@ func (s *Service) handle(ctx context.Context, p *auth.Principal, kind string, bo
 		return nil, err
 	}
 	ev.Bucket = in.Bucket
-	return s.Credentials(ctx, p, in)
+	called := new(atomic.Bool)
+	res, err := s.Credentials(context.WithValue(ctx, stsCalledKey{}, called), p, in)
+	ev.Cached = err == nil && !called.Load()
+	return res, err
 }
 
 func bodyErr(err error) string {
