@@ -1,14 +1,21 @@
 package config_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ossproxy/ossproxy/auth"
 	"github.com/ossproxy/ossproxy/config"
@@ -245,5 +252,51 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := config.Parse("good.yaml", []byte(good), config.Options{Getenv: goodEnv}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestIssuerKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "issuer.pem"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(good, "      algorithms: [HS256]\n      hmac_secret: ${HMAC}\n", "      algorithms: [RS256]\n      key_files: [issuer.pem]\n", 1)
+	path := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, config.Options{Getenv: goodEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(t.Context(), cfg.AuthConfig())
+	if err != nil {
+		t.Fatalf("auth.New with the file's key: %v", err)
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+		"iss": "https://idp.test", "aud": "ossproxy", "sub": "alice", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/data/users/alice/x", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	p, err := a.Authenticate(t.Context(), r, auth.Target{Bucket: "data", Key: "users/alice/x"})
+	if err != nil || p.Name != "alice" {
+		t.Fatalf("token signed with the key in key_files: %v", err)
+	}
+	// A missing key file names the file and line.
+	text = strings.Replace(text, "[issuer.pem]", "[nope.pem]", 1)
+	_, err = config.Parse(path, []byte(text), config.Options{Getenv: goodEnv})
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:10: reading nope.pem") {
+		t.Fatalf("err = %v", err)
 	}
 }
