@@ -20,6 +20,14 @@
 //		...
 //	})
 //	srv := &http.Server{Handler: m.Middleware(h)} // status, bytes, duration, time to first byte
+//	// presign and STS vending (package vend):
+//	vend.Options{Observer: vend.ObserverFunc(func(_ context.Context, ev vend.Event) {
+//		if ev.Kind == "presign" {
+//			m.Presigned(ev.Bucket, ev.Status)
+//		} else {
+//			m.Vended(ev.Status, ev.Cached)
+//		}
+//	})}
 //	// and promhttp.HandlerFor(reg, ...) on the admin listener (package admin)
 //
 // # Metrics
@@ -39,7 +47,7 @@
 //	ossproxy_token_cache_hits_total, _misses_total, ossproxy_token_cache_entries
 //	ossproxy_credentials_expiry_seconds, _valid, _refreshes_total,
 //	  _refresh_failures_total, _last_refresh_timestamp_seconds
-//	ossproxy_presigns_total{bucket}, ossproxy_sts_vends_total{result}
+//	ossproxy_presigns_total{bucket,result}, ossproxy_sts_vends_total{result}
 //	ossproxy_build_info{version,goversion}
 //
 // Every label takes values from a fixed set, so the number of series is

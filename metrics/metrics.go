@@ -68,12 +68,12 @@ type Metrics struct {
 	ttfb      cells[prometheus.Observer] // method
 	received  cells[prometheus.Counter]  // bucket
 	sent      cells[prometheus.Counter]  // bucket
-	presigns  cells[prometheus.Counter]  // bucket
+	presigns  cells[prometheus.Counter]  // bucket × result
 	upstream  cells[prometheus.Counter]  // class (+ "error")
 	upErrors  cells[prometheus.Counter]  // OSS code
 	upLatency prometheus.Histogram
 	authFail  cells[prometheus.Counter] // stage × code
-	vends     *prometheus.CounterVec
+	vends     cells[prometheus.Counter] // result, plus "cached"
 }
 
 // Label value sets. Indexes into these are what the hot path computes.
@@ -157,13 +157,22 @@ func New(o Options) (*Metrics, error) {
 	m.sent = newCells(nb, func(i int) prometheus.Counter { return sent.WithLabelValues(m.bnames[i]) })
 	presigns := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ossproxy_presigns_total",
-		Help: "Presigned URLs issued, by configured bucket.",
-	}, []string{"bucket"})
-	m.presigns = newCells(nb, func(i int) prometheus.Counter { return presigns.WithLabelValues(m.bnames[i]) })
-	m.vends = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Help: "Presign API calls, by configured bucket and result (ok, denied, invalid, throttled, error).",
+	}, []string{"bucket", "result"})
+	nr := len(resultLabels)
+	m.presigns = newCells(nb*nr, func(i int) prometheus.Counter {
+		return presigns.WithLabelValues(m.bnames[i/nr], resultLabels[i%nr])
+	})
+	vends := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ossproxy_sts_vends_total",
-		Help: "STS credentials vended to callers, by result (ok, error).",
+		Help: "STS vend API calls, by result (ok, cached: ok without an STS call, denied, invalid, throttled, error).",
 	}, []string{"result"})
+	m.vends = newCells(nr+1, func(i int) prometheus.Counter {
+		if i == nr {
+			return vends.WithLabelValues("cached")
+		}
+		return vends.WithLabelValues(resultLabels[i])
+	})
 	upstream := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ossproxy_upstream_requests_total",
 		Help: "Requests sent to OSS, retries included, by status class (error: no response).",
@@ -190,7 +199,7 @@ func New(o Options) (*Metrics, error) {
 		return authFail.WithLabelValues(stageLabels[i/na], authCodes[i%na])
 	})
 
-	cs := []prometheus.Collector{m.inFlight, requests, duration, ttfb, received, sent, presigns, m.vends,
+	cs := []prometheus.Collector{m.inFlight, requests, duration, ttfb, received, sent, presigns, vends,
 		upstream, upErrors, m.upLatency, authFail}
 	if o.Credentials != nil {
 		cs = append(cs, &credentialsCollector{stats: o.Credentials, now: m.now})
@@ -287,24 +296,44 @@ func (m *Metrics) UpstreamResponse(status int, code string, d time.Duration) {
 	}
 }
 
-// Presigned counts a presigned URL issued for bucket.
-func (m *Metrics) Presigned(bucket string) {
+// Presigned counts one call of the presign API for bucket, by the HTTP
+// status it was answered with (vend.Event.Status).
+func (m *Metrics) Presigned(bucket string, status int) {
 	if m == nil {
 		return
 	}
-	m.presigns.at(m.bucketIndex(bucket)).Inc()
+	m.presigns.at(m.bucketIndex(bucket)*len(resultLabels) + resultIndex(status)).Inc()
 }
 
-// Vended counts STS credentials vended to a caller; err is the outcome.
-func (m *Metrics) Vended(err error) {
+// Vended counts one call of the STS vend API by the HTTP status it was
+// answered with; cached says a successful answer came from the scoped
+// cache, without an STS call (vend.Event.Status and Cached).
+func (m *Metrics) Vended(status int, cached bool) {
 	if m == nil {
 		return
 	}
-	result := "ok"
-	if err != nil {
-		result = "error"
+	i := resultIndex(status)
+	if i == 0 && cached {
+		i = len(resultLabels)
 	}
-	m.vends.WithLabelValues(result).Inc()
+	m.vends.at(i).Inc()
+}
+
+// resultLabels are the outcomes of a vend API call.
+var resultLabels = []string{"ok", "denied", "invalid", "throttled", "error"}
+
+func resultIndex(status int) int {
+	switch {
+	case status >= 200 && status < 300:
+		return 0
+	case status == 401 || status == 403:
+		return 1
+	case status == 429:
+		return 3
+	case status >= 400 && status < 500:
+		return 2
+	}
+	return 4
 }
 
 func (m *Metrics) bucketIndex(b string) int {

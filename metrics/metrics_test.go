@@ -92,8 +92,8 @@ func TestNilMetricsIsANoOp(t *testing.T) {
 	m.ObserveRequest(Request{Method: "GET"})
 	m.AuthFailed(true, "AccessDenied")
 	m.UpstreamResponse(500, "InternalError", time.Second)
-	m.Presigned("b")
-	m.Vended(nil)
+	m.Presigned("b", 200)
+	m.Vended(200, true)
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if fromContext(r.Context()) == nil {
 			t.Error("no exchange in the context")
@@ -118,7 +118,7 @@ func TestCardinalityIsBounded(t *testing.T) {
 		})
 		m.AuthFailed(i%2 == 0, fmt.Sprintf("Code%d", i))
 		m.UpstreamResponse(400+i%100, fmt.Sprintf("Code%d", i), time.Millisecond)
-		m.Presigned(fmt.Sprintf("bucket-%d", i))
+		m.Presigned(fmt.Sprintf("bucket-%d", i), 200)
 	}
 	tests := []struct {
 		name string
@@ -140,7 +140,7 @@ func TestCardinalityIsBounded(t *testing.T) {
 			t.Errorf("%s has %d series, want 1..%d", tc.name, n, tc.max)
 		}
 	}
-	if got := testutil.ToFloat64(m.presigns.at(m.bucketIndex("x"))); got != 2000 {
+	if got := testutil.ToFloat64(m.presigns.at(m.bucketIndex("x") * len(resultLabels))); got != 2000 {
 		t.Errorf("presigns{bucket=other} = %v", got)
 	}
 }
@@ -450,4 +450,39 @@ func FuzzPeekErrorCode(f *testing.F) {
 			t.Fatalf("code %q has no label", code)
 		}
 	})
+}
+
+func TestVendResults(t *testing.T) {
+	m, reg := newTest(t, Options{Buckets: []string{"photos"}})
+	for _, c := range []struct {
+		bucket string
+		status int
+	}{{"photos", 200}, {"photos", 200}, {"photos", 403}, {"photos", 401}, {"nope", 404}, {"photos", 429}, {"", 503}, {"photos", 400}} {
+		m.Presigned(c.bucket, c.status)
+	}
+	for _, c := range []struct {
+		status int
+		cached bool
+	}{{200, false}, {200, true}, {200, true}, {403, true}, {503, false}} {
+		m.Vended(c.status, c.cached)
+	}
+	want := `
+# HELP ossproxy_presigns_total Presign API calls, by configured bucket and result (ok, denied, invalid, throttled, error).
+# TYPE ossproxy_presigns_total counter
+ossproxy_presigns_total{bucket="none",result="error"} 1
+ossproxy_presigns_total{bucket="other",result="invalid"} 1
+ossproxy_presigns_total{bucket="photos",result="denied"} 2
+ossproxy_presigns_total{bucket="photos",result="invalid"} 1
+ossproxy_presigns_total{bucket="photos",result="ok"} 2
+ossproxy_presigns_total{bucket="photos",result="throttled"} 1
+# HELP ossproxy_sts_vends_total STS vend API calls, by result (ok, cached: ok without an STS call, denied, invalid, throttled, error).
+# TYPE ossproxy_sts_vends_total counter
+ossproxy_sts_vends_total{result="cached"} 2
+ossproxy_sts_vends_total{result="denied"} 1
+ossproxy_sts_vends_total{result="error"} 1
+ossproxy_sts_vends_total{result="ok"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "ossproxy_presigns_total", "ossproxy_sts_vends_total"); err != nil {
+		t.Error(err)
+	}
 }
