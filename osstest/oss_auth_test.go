@@ -209,6 +209,27 @@ func TestTimeRejections(t *testing.T) {
 	})
 }
 
+// TestPresignedFromTheFuture: a V4 URL whose x-oss-date is ahead of the
+// server by more than the skew window is refused, and one inside it works.
+func TestPresignedFromTheFuture(t *testing.T) {
+	o, acct, srv := newTestOSS(t)
+	if err := o.PutObject(context.Background(), testBucket, "k", strings.NewReader("v")); err != nil {
+		t.Fatal(err)
+	}
+	c := v2Client(srv, acct.NewUser("pia", nil), oss.SignatureVersionV4)
+	pr, err := c.Presign(context.Background(), &oss.GetObjectRequest{Bucket: oss.Ptr(testBucket), Key: oss.Ptr("k")}, oss.PresignExpires(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct.Clock.Advance(-10 * time.Minute)
+	httpDo(t, http.MethodGet, pr.URL, nil, http.StatusOK)
+	acct.Clock.Advance(-10 * time.Minute)
+	defer acct.Clock.Advance(20 * time.Minute)
+	if e := fetchError(t, http.MethodGet, pr.URL); e.Code != "RequestTimeTooSkewed" {
+		t.Errorf("URL signed 20 minutes ahead: %s", e.Code)
+	}
+}
+
 // wireError is an OSS error body as a client sees it, with the headers
 // every error must carry.
 type wireError struct {

@@ -220,6 +220,11 @@ func TestIndependentVerifierSDKVectors(t *testing.T) {
 			if ok, _ := verifyIndependent(in); ok {
 				t.Error("accepted for another region")
 			}
+			in.region = "cn-hangzhou"
+			in.auth.scopeDate = "20231215" // scope day differs from the signing time's
+			if ok, _ := verifyIndependent(in); ok {
+				t.Error("accepted with a scope date that is not the signing day")
+			}
 		})
 	}
 }
