@@ -33,6 +33,8 @@ type appHooks struct {
 	// Ready is called once every listener is bound, with their addresses
 	// in configuration order.
 	Ready func(addrs []net.Addr)
+	// Credentials observe the upstream credentials cache (metrics).
+	Credentials credentials.Hooks
 }
 
 // app is the proxy built from a configuration: logger → credentials →
@@ -73,6 +75,7 @@ func newApp(ctx context.Context, cfg *config.Config, d appDeps) (_ *app, err err
 	}()
 	a.creds, a.closeCreds, err = buildCredentials(cfg.Credentials, credentialDeps{
 		getenv: d.getenv, homeDir: d.homeDir, logger: d.logger.With("component", "credentials"),
+		hooks: d.hooks.Credentials,
 	})
 	if err != nil {
 		return nil, err

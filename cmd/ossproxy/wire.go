@@ -111,6 +111,7 @@ type credentialDeps struct {
 	getenv  func(string) string
 	homeDir string
 	logger  *slog.Logger
+	hooks   credentials.Hooks // for the outer cache only
 }
 
 // buildCredentials returns the refresh-ahead cache over the configured
@@ -183,6 +184,7 @@ func buildCredentials(cc config.Credentials, d credentialDeps) (*credentials.Cac
 		closeAll()
 		return nil, nil, fmt.Errorf("building credentials: %w", err)
 	}
+	cacheOpts.Hooks = d.hooks
 	cache := credentials.NewCache(p, cacheOpts)
 	closers = append(closers, func() { cache.Close() })
 	return cache, closeAll, nil
