@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,9 +81,10 @@ func healthURL(addr string, ready bool) (string, error) {
 	if rest, ok := strings.CutPrefix(addr, "http://"); ok {
 		addr = strings.TrimSuffix(rest, "/")
 	}
+	bad := fmt.Errorf("health: admin address %q is not host:port", addr)
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil || port == "" {
-		return "", fmt.Errorf("health: admin address %q is not host:port", addr)
+	if n, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil || n == 0 {
+		return "", bad
 	}
 	switch host {
 	case "", "0.0.0.0":
@@ -89,5 +92,9 @@ func healthURL(addr string, ready bool) (string, error) {
 	case "::":
 		host = "::1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + path, nil
+	u := "http://" + net.JoinHostPort(host, port) + path
+	if p, err := url.Parse(u); err != nil || p.Hostname() != host || p.Port() != port || p.Path != path {
+		return "", bad
+	}
+	return u, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -78,4 +79,24 @@ func TestHealth(t *testing.T) {
 		!strings.Contains(stdout.String(), "readyz check passed") {
 		t.Errorf("ready: %v %q", err, stdout.String())
 	}
+}
+
+func FuzzHealthURL(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:9090", ":9090", "0.0.0.0:1", "[::]:9090", "http://localhost:9090/", "localhost", "", "[::1", "a:b:c"} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, addr string, ready bool) {
+		u, err := healthURL(addr, ready)
+		if err != nil {
+			return
+		}
+		p, perr := url.Parse(u)
+		want := "/healthz"
+		if ready {
+			want = "/readyz"
+		}
+		if perr != nil || p.Scheme != "http" || p.Host == "" || p.Path != want || p.Port() == "" {
+			t.Fatalf("healthURL(%q) = %q (%v)", addr, u, perr)
+		}
+	})
 }
