@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -130,6 +131,18 @@ type hardenedOpts struct {
 // a fresh osstest cloud (or o.cloud).
 func startHardened(t testing.TB, o hardenedOpts) (*server, *jwksFixture) {
 	t.Helper()
+	return startHardenedHooks(t, o, appHooks{})
+}
+
+// startHardenedWith is startHardened with hooks into the app.
+func startHardenedWith(t testing.TB, o hardenedOpts, hooks appHooks) *server {
+	t.Helper()
+	s, _ := startHardenedHooks(t, o, hooks)
+	return s
+}
+
+func startHardenedHooks(t testing.TB, o hardenedOpts, hooks appHooks) (*server, *jwksFixture) {
+	t.Helper()
 	cloud := o.cloud
 	if cloud == nil {
 		cloud = osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
@@ -209,9 +222,52 @@ logging:
 		t.Fatal(err)
 	}
 	envs := map[string]string{"HMAC": tHMAC, "ADMIN_ID": cloud.Admin.AccessKeyID, "ADMIN_SECRET": cloud.Admin.AccessKeySecret}
-	s := runServeFile(t, path, func(k string) string { return envs[k] }, 1)
+	s := runServeHooks(t, path, func(k string) string { return envs[k] }, hooks)
 	s.cloud = cloud
 	return s, j
+}
+
+// runServeHooks runs `ossproxy serve --config path` with hooks (as
+// runServeFile does without) until the test ends, and waits until its one
+// listener logged its address.
+func runServeHooks(t testing.TB, path string, getenv func(string) string, hooks appHooks) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{logs: newLogSink(), cfg: path, cancel: cancel, done: make(chan error, 1), addrs: map[string]string{}}
+	go func() { s.done <- serveWith(ctx, []string{"--config", path}, getenv, s.logs, hooks) }()
+	var exited bool
+	t.Cleanup(func() {
+		cancel()
+		if exited {
+			return
+		}
+		select {
+		case err := <-s.done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	deadline := time.After(20 * time.Second)
+	for {
+		for _, r := range s.logs.records("listening") {
+			s.addrs[r["listener"].(string)] = r["addr"].(string)
+		}
+		if a, ok := s.addrs["main"]; ok {
+			s.url = "http://" + a
+			return s
+		}
+		select {
+		case <-s.logs.wake:
+		case err := <-s.done:
+			exited = true
+			t.Fatalf("serve exited: %v\n%s", err, s.logs)
+		case <-deadline:
+			t.Fatalf("serve not listening:\n%s", s.logs)
+		}
+	}
 }
 
 func (s *server) addr() string { return strings.TrimPrefix(s.url, "http://") }

@@ -1,0 +1,585 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"go.uber.org/goleak"
+
+	"github.com/ossproxy/ossproxy/admin"
+	"github.com/ossproxy/ossproxy/osstest"
+)
+
+// This file is the fault matrix of SECURITY.md: a real `ossproxy serve`
+// listener in front of osstest with injected faults (STS down, slow or
+// answering garbage; OSS resets, 5xx and hangs; JWKS down; clients that
+// disconnect, dribble or pile up). Each fault is survived, or refused with
+// a clear error, with no data lost and nothing half-written passed off as
+// complete.
+
+// leakCheck fails t if goroutines started during the test outlive it and
+// everything it started (serve, the emulator). Call it first: cleanups run
+// last-in first-out, so its check runs after theirs.
+func leakCheck(t *testing.T) {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		goleak.VerifyNone(t, ignore,
+			goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))
+	})
+}
+
+// getStatus sends a GET with a bearer token and returns the status and body.
+func getStatus(ctx context.Context, url, tok string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// TestFaultSTSUnreachableAtStart: STS resets every connection while serve
+// starts. Serving starts anyway, the credentials readiness check (the one
+// /readyz runs) fails with the refresh error, requests get 503
+// ServiceUnavailable without reaching OSS, and once STS answers again the
+// proxy heals by itself. (TestServeSTSUnavailableAtStart covers STS
+// answering 503.)
+func TestFaultSTSUnreachableAtStart(t *testing.T) {
+	leakCheck(t)
+	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
+	outage := cloud.Faults.Add(osstest.EndpointSTS, osstest.Fault{Reset: true})
+	var (
+		mu    sync.Mutex
+		built *app
+	)
+	s := startHardenedWith(t, hardenedOpts{cloud: cloud, credentials: `
+credentials:
+  source: assume_role
+  role_arn: ` + cloud.Role.ARN + `
+  base:
+    source: static
+    access_key_id: ${ADMIN_ID}
+    access_key_secret: ${ADMIN_SECRET}
+  sts:
+    endpoint: ` + cloud.STSEndpoint + `
+    ca_file: ca.pem
+  cache:
+    retry_min: 50ms
+    retry_max: 200ms
+`}, appHooks{Handler: func(a *app, next http.Handler) http.Handler {
+		mu.Lock()
+		built = a
+		mu.Unlock()
+		return next
+	}})
+	mu.Lock()
+	ready := admin.CredentialsCheck(built.creds.Stats)
+	mu.Unlock()
+	tok := mint(t, jwt.MapClaims{"sub": "root"})
+	s.waitLog(t, "refreshing credentials failed", 1)
+	if err := ready.Check(t.Context()); !errors.Is(err, admin.ErrNotReady) {
+		t.Fatalf("readiness during the outage: %v", err)
+	}
+	code, body, err := getStatus(t.Context(), s.url+"/data/?list-type=2", tok)
+	if err != nil || code != 503 || errorCode(body) != "ServiceUnavailable" {
+		t.Fatalf("during the outage: %d %s %v", code, body, err)
+	}
+	if s.upstreamRequests() != 0 {
+		t.Fatal("a request went upstream without credentials")
+	}
+	outage.Remove()
+	s.waitLog(t, "credentials refreshed", 0)
+	if err := ready.Check(t.Context()); err != nil {
+		t.Fatalf("readiness after STS came back: %v", err)
+	}
+	if code, body, err := getStatus(t.Context(), s.url+"/data/?list-type=2", tok); err != nil || code != 200 {
+		t.Fatalf("after STS came back: %d %s %v", code, body, err)
+	}
+}
+
+// TestFaultSTSMidRun: while valid credentials are cached, STS goes down
+// (503), resets connections, answers slowly, and answers garbage, each
+// across at least one background refresh. Requests keep flowing
+// throughout with zero failures.
+func TestFaultSTSMidRun(t *testing.T) {
+	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
+	// 15-minute credentials refreshed after 0.1% of their life (~0.9s);
+	// failed refreshes retry after 100-200ms.
+	s := startHardenedWith(t, hardenedOpts{cloud: cloud, credentials: `
+credentials:
+  source: assume_role
+  role_arn: ` + cloud.Role.ARN + `
+  duration: 15m
+  base:
+    source: static
+    access_key_id: ${ADMIN_ID}
+    access_key_secret: ${ADMIN_SECRET}
+  sts:
+    endpoint: ` + cloud.STSEndpoint + `
+    ca_file: ca.pem
+    timeout: 500ms
+  cache:
+    refresh_at: 0.001
+    jitter: -1
+    timeout: 500ms
+    retry_min: 100ms
+    retry_max: 200ms
+`}, appHooks{})
+	tok := mint(t, jwt.MapClaims{"sub": "root"})
+	s.waitLog(t, "credentials refreshed", 0)
+	if err := cloud.OSS.PutObject(t.Context(), "data", "k", strings.NewReader("v")); err != nil {
+		t.Fatal(err)
+	}
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, body, err := getStatus(context.Background(), s.url+"/data/k", tok)
+				if err != nil || code != 200 || body != "v" {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %q %v", code, body, err))
+					continue
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	faults := []struct {
+		name  string
+		fault osstest.Fault
+	}{
+		{"down (503)", osstest.Fault{Status: 503}},
+		{"connection reset", osstest.Fault{Reset: true}},
+		{"slow (past the STS timeout)", osstest.Fault{Delay: 2 * time.Second}},
+		{"garbage", osstest.Fault{Malformed: true}},
+	}
+	for _, f := range faults {
+		failures := len(s.logs.records("refreshing credentials failed"))
+		inj := cloud.Faults.Add(osstest.EndpointSTS, f.fault)
+		s.waitLog(t, "refreshing credentials failed", failures) // a failed refresh under this fault
+		inj.Remove()
+		refreshed := len(s.logs.records("credentials refreshed"))
+		s.waitLog(t, "credentials refreshed", refreshed)
+		t.Logf("STS %s: %d failed refreshes so far, %d requests served", f.name, len(s.logs.records("refreshing credentials failed")), ok.Load())
+	}
+	close(stop)
+	wg.Wait()
+	if n := failed.Load(); n != 0 {
+		t.Fatalf("%d of %d requests failed during STS faults; first: %v", n, n+ok.Load(), firstErr.Load())
+	}
+	if ok.Load() == 0 {
+		t.Fatal("no request was served")
+	}
+}
+
+// rawGet sends a GET on a raw connection and returns the response with
+// its body read to the end, and the error that ended the body.
+func rawGet(t *testing.T, addr, target, tok string) (*http.Response, []byte, error) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", target, addr, tok)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("reading the response head: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+// TestFaultOSSResetMidDownload: OSS resets the connection part-way
+// through a body. The client sees an aborted response, never a short body
+// passed off as complete: the connection closes before the Content-Length
+// is reached. (The emulator always sends a length; the chunked case, where
+// the terminating chunk must never come, is
+// proxy.TestFaultUpstreamResetChunked.)
+func TestFaultOSSResetMidDownload(t *testing.T) {
+	leakCheck(t)
+	s, _ := startHardened(t, hardenedOpts{})
+	tok := mint(t, jwt.MapClaims{"sub": "root"})
+	big := randomBytes(1 << 20)
+	if err := s.cloud.OSS.PutObject(t.Context(), "data", "big", bytes.NewReader(big)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, target string
+		resetAfter   int
+		chunked      bool
+	}{
+		{"content-length object", "/data/big", 300 << 10, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Unfaulted first: the complete body and its framing.
+			resp, full, err := rawGet(t, s.addr(), tc.target, tok)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("unfaulted: %d %v", resp.StatusCode, err)
+			}
+			if got := len(resp.TransferEncoding) > 0; got != tc.chunked {
+				t.Fatalf("chunked = %v, want %v (Content-Length %d)", got, tc.chunked, resp.ContentLength)
+			}
+			inj := s.cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Reset: true, ResetAfter: tc.resetAfter, Times: 1})
+			resp, got, err := rawGet(t, s.addr(), tc.target, tok)
+			if inj.Fired() != 1 {
+				t.Fatalf("fault fired %d times", inj.Fired())
+			}
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if err == nil {
+				t.Fatalf("a %d-byte body (of %d) ended cleanly", len(got), len(full))
+			}
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("body ended with %v, want an unexpected EOF", err)
+			}
+			if len(got) >= len(full) {
+				t.Fatalf("read %d bytes of %d", len(got), len(full))
+			}
+			if !tc.chunked && resp.ContentLength != int64(len(full)) {
+				t.Fatalf("Content-Length %d, want %d", resp.ContentLength, len(full))
+			}
+		})
+	}
+	if len(s.logs.records("request")) == 0 || !strings.Contains(s.logs.String(), "response aborted") {
+		t.Error("the aborted responses are not in the access log")
+	}
+}
+
+// slowBody yields chunk, then blocks until release is closed, then
+// yields rest: an upload that stalls half-way.
+type slowBody struct {
+	parts   [][]byte
+	release chan struct{}
+	sent    chan struct{}
+	once    sync.Once
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if len(b.parts) == 0 {
+		return 0, io.EOF
+	}
+	if len(b.parts) == 1 {
+		b.once.Do(func() { close(b.sent) })
+		<-b.release
+	}
+	n := copy(p, b.parts[0])
+	b.parts[0] = b.parts[0][n:]
+	if len(b.parts[0]) == 0 {
+		b.parts = b.parts[1:]
+	}
+	return n, nil
+}
+
+// TestFaultOSSUploadErrors: OSS answers an upload with 5xx, or aborts the
+// connection while the body is still streaming. The client gets the
+// error, the emulator saw exactly one attempt (a streamed body is not
+// replayable, so it is never retried), and no object is committed.
+func TestFaultOSSUploadErrors(t *testing.T) {
+	leakCheck(t)
+	s, _ := startHardened(t, hardenedOpts{})
+	tok := mint(t, jwt.MapClaims{"sub": "root"})
+	put := func(ctx context.Context, key string, body io.Reader, n int64) (int, string, error) {
+		req, _ := http.NewRequestWithContext(ctx, "PUT", s.url+"/data/"+key, body)
+		req.ContentLength = n
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), nil
+	}
+	isPut := func(key string) func(*http.Request) bool {
+		return func(r *http.Request) bool { return r.Method == "PUT" && r.URL.Path == "/data/"+key }
+	}
+	attempts := func(key string) int {
+		n := 0
+		for _, r := range s.cloud.Recorder.Requests(osstest.EndpointOSS) {
+			if r.Method == "PUT" && r.URL == "/data/"+key {
+				n++
+			}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name   string
+		status int
+		code   string
+		length int64 // -1: chunked
+	}{
+		{"500 with a length", 500, "InternalError", 3 << 20},
+		{"503 chunked", 503, "ServiceUnavailable", -1},
+		{"502", 502, "", 1 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "up-" + strconv.Itoa(tc.status)
+			inj := s.cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Match: isPut(key), Status: tc.status})
+			defer inj.Remove()
+			n := tc.length
+			if n < 0 {
+				n = 1 << 20
+			}
+			var body io.Reader = bytes.NewReader(randomBytes(int(n)))
+			if tc.length < 0 {
+				body = io.MultiReader(body) // hides the length: sent chunked
+			}
+			code, resp, err := put(t.Context(), key, body, tc.length)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.status || (tc.code != "" && errorCode(resp) != tc.code) {
+				t.Fatalf("got %d %s, want %d %s", code, errorCode(resp), tc.status, tc.code)
+			}
+			if a := attempts(key); a != 1 {
+				t.Fatalf("%d upstream attempts, want 1", a)
+			}
+			if _, err := s.cloud.OSS.ObjectSHA256("data", key); err == nil {
+				t.Fatal("an object was committed")
+			}
+		})
+	}
+
+	t.Run("connection aborted mid-upload", func(t *testing.T) {
+		const key = "up-abort"
+		inj := s.cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Match: isPut(key), Hang: true})
+		defer inj.Remove()
+		body := &slowBody{parts: [][]byte{randomBytes(256 << 10), randomBytes(256 << 10)}, release: make(chan struct{}), sent: make(chan struct{})}
+		type result struct {
+			code int
+			body string
+			err  error
+		}
+		done := make(chan result, 1)
+		go func() {
+			code, b, err := put(t.Context(), key, body, 512<<10)
+			done <- result{code, b, err}
+		}()
+		<-body.sent
+		for attempts(key) == 0 { // the emulator holds the request
+			time.Sleep(5 * time.Millisecond)
+		}
+		// The emulator aborts the connection without a response, as a
+		// reset would, while the client goes on sending.
+		s.cloud.Faults.Close()
+		close(body.release)
+		var res result
+		select {
+		case res = <-done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the client never got an answer")
+		}
+		if res.err == nil && res.code < 500 {
+			t.Fatalf("got %d %s, want a 5xx or a broken connection", res.code, res.body)
+		}
+		if a := attempts(key); a != 1 {
+			t.Fatalf("%d upstream attempts, want 1", a)
+		}
+		if _, err := s.cloud.OSS.ObjectSHA256("data", key); err == nil {
+			t.Fatal("an object was committed")
+		}
+		t.Logf("client saw %d %s %v", res.code, errorCode(res.body), res.err)
+	})
+}
+
+// TestFaultClientDisconnect: the client goes away mid-upload and
+// mid-download. The upstream request is canceled (the partial upload is
+// not committed; the download's access-log record ends in an error), and
+// no goroutine outlives the test.
+func TestFaultClientDisconnect(t *testing.T) {
+	leakCheck(t)
+	s, _ := startHardened(t, hardenedOpts{})
+	tok := mint(t, jwt.MapClaims{"sub": "root"})
+	big := randomBytes(8 << 20)
+	if err := s.cloud.OSS.PutObject(t.Context(), "data", "big", bytes.NewReader(big)); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("mid-upload", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequestWithContext(ctx, "PUT", s.url+"/data/partial", pr)
+		req.ContentLength = 4 << 20
+		req.Header.Set("Authorization", "Bearer "+tok)
+		done := make(chan error, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		if _, err := pw.Write(randomBytes(1 << 20)); err != nil {
+			t.Fatal(err)
+		}
+		s.upstreamKeyOf(t, "PUT", "/data/partial") // the upload reached the emulator
+		logged := len(s.logs.records("request"))
+		cancel()
+		pw.CloseWithError(context.Canceled)
+		if err := <-done; err == nil {
+			t.Fatal("the canceled upload succeeded")
+		}
+		s.waitLog(t, "request", logged)
+		if _, err := s.cloud.OSS.ObjectSHA256("data", "partial"); err == nil {
+			t.Fatal("the partial upload was committed")
+		}
+	})
+
+	t.Run("mid-download", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/data/big", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.CopyN(io.Discard, resp.Body, 64<<10); err != nil {
+			t.Fatal(err)
+		}
+		logged := len(s.logs.records("request"))
+		cancel()
+		resp.Body.Close()
+		s.waitLog(t, "request", logged)
+		rec := s.lastAccess(t)
+		if out, _ := rec["bytes_out"].(float64); int(out) >= len(big) {
+			t.Fatalf("the proxy sent the whole object (%v bytes) to a client that left", rec["bytes_out"])
+		}
+		if rec["error"] == nil {
+			t.Fatalf("the access log does not record the cancellation: %v", rec)
+		}
+	})
+}
+
+// TestFaultSlowClients: a slowloris client dribbling its headers is cut
+// off by the listener's read_header timeout, and a client dribbling its
+// body by its read timeout; the cut upload is not committed.
+func TestFaultSlowClients(t *testing.T) {
+	leakCheck(t)
+	s, _ := startHardened(t, hardenedOpts{timeouts: "{read_header: 1s, read: 2s, idle: 5s}"})
+	tok := mint(t, jwt.MapClaims{"sub": "root"})
+	// dribble writes head, then one byte of drip every 100ms, and returns
+	// how long the server kept the connection open.
+	dribble := func(head, drip string) time.Duration {
+		c, err := net.DialTimeout("tcp", s.addr(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		closed := make(chan struct{})
+		go func() {
+			defer close(closed)
+			_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+			_, _ = io.Copy(io.Discard, c) // until the server closes
+		}()
+		if _, err := io.WriteString(c, head); err != nil {
+			t.Fatal(err)
+		}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-closed:
+				return time.Since(start)
+			case <-tick.C:
+				_, _ = io.WriteString(c, drip[i%len(drip):i%len(drip)+1])
+			}
+		}
+	}
+	if d := dribble("GET /data/?list-type=2 HTTP/1.1\r\nHost: x\r\n", "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n"); d > 4*time.Second {
+		t.Fatalf("slowloris kept for %v", d)
+	} else {
+		t.Logf("slowloris cut after %v (read_header 1s)", d.Round(10*time.Millisecond))
+	}
+	head := "PUT /data/slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + "\r\nContent-Length: 100000\r\n\r\n"
+	if d := dribble(head, "x"); d > 5*time.Second {
+		t.Fatalf("slow body kept for %v", d)
+	} else {
+		t.Logf("slow body cut after %v (read 2s)", d.Round(10*time.Millisecond))
+	}
+	if _, err := s.cloud.OSS.ObjectSHA256("data", "slow"); err == nil {
+		t.Fatal("the cut upload was committed")
+	}
+}
+
+// TestFaultJWKSDown: the JWKS endpoint goes down (503), then hangs.
+// Tokens signed with a cached key keep working (fresh tokens, not cached
+// verifications), and tokens naming an unknown kid get 401 promptly.
+func TestFaultJWKSDown(t *testing.T) {
+	leakCheck(t)
+	s, j := startHardened(t, hardenedOpts{})
+	probe := func(tok string) (int, string, time.Duration) {
+		start := time.Now()
+		code, body, err := getStatus(t.Context(), s.url+"/data/?list-type=2&prefix=alice/", tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code, errorCode(body), time.Since(start)
+	}
+	if code, _, _ := probe(j.sign(t, nil, nil)); code != 200 {
+		t.Fatalf("before the outage: %d", code)
+	}
+	for _, mode := range []struct {
+		name string
+		mode int32
+	}{{"down", jwksDown}, {"hanging", jwksHang}} {
+		t.Run(mode.name, func(t *testing.T) {
+			j.mode.Store(mode.mode)
+			for i := range 3 {
+				tok := j.sign(t, jwt.MapClaims{"jti": fmt.Sprint(mode.name, i)}, nil)
+				if code, _, _ := probe(tok); code != 200 {
+					t.Fatalf("a token signed with the cached key: %d", code)
+				}
+				unknown := j.sign(t, jwt.MapClaims{"jti": fmt.Sprint(mode.name, i)}, map[string]any{"kid": fmt.Sprint("rotated-", mode.name, i)})
+				code, ec, d := probe(unknown)
+				if code != 401 || ec != "InvalidToken.UnknownKeyId" {
+					t.Fatalf("unknown kid: %d %s", code, ec)
+				}
+				// One re-fetch is allowed per minute, bounded by the 1s key
+				// lookup timeout; the others fail at once.
+				if d > 2*time.Second {
+					t.Fatalf("unknown kid answered after %v", d)
+				}
+				t.Logf("unknown kid #%d: 401 after %v", i, d.Round(time.Millisecond))
+			}
+		})
+	}
+	j.mode.Store(jwksUp)
+	if s.upstreamRequests() == 0 {
+		t.Fatal("no request reached the emulator")
+	}
+}
