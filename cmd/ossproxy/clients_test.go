@@ -299,6 +299,11 @@ func TestServeCurl(t *testing.T) {
 	if got := run(s.url + "/data/?list-type=2&prefix=alice/"); !strings.Contains(got, "<Key>alice/curl.bin</Key>") {
 		t.Fatalf("list: %s", got)
 	}
+	// The token in the query (browser links): accepted, stripped before forwarding.
+	out, err := exec.CommandContext(t.Context(), curl, "-sS", s.url+"/data/alice/curl.bin?access_token="+tok).Output()
+	if err != nil || string(out) != string(body) {
+		t.Fatalf("GET with ?access_token: %v, %d bytes", err, len(out))
+	}
 	n := s.upstreamRequests()
 	if got := run("-w", "%{http_code}", s.url+"/data/bob/x"); !strings.Contains(got, "<Code>AccessDenied</Code>") || !strings.HasSuffix(got, "403") {
 		t.Fatalf("denied GET: %s", got)
