@@ -149,12 +149,19 @@ func (a *app) listen(ctx context.Context) ([]net.Listener, error) {
 	return lns, nil
 }
 
-// removeStaleSocket removes a unix socket left by a previous run; a path
-// that is not a socket is left for Listen to fail on.
+// removeStaleSocket removes a unix socket left by a previous run. A path
+// that is not a socket, or a socket something still accepts on, is left
+// for Listen to fail on.
 func removeStaleSocket(path string) {
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSocket != 0 {
-		os.Remove(path)
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&fs.ModeSocket == 0 {
+		return
 	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return
+	}
+	os.Remove(path)
 }
 
 // serve serves on every listener until ctx ends, then shuts the servers

@@ -379,3 +379,45 @@ func TestDemoBusyAddress(t *testing.T) {
 		t.Errorf("printed instructions although not serving: %s", out.String())
 	}
 }
+
+func TestUnixSocketReuse(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "p.sock")
+	// A stale socket file (nothing listening) is replaced.
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	removeStaleSocket(sock)
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Fatalf("stale socket not removed: %v", err)
+	}
+	// A live one is kept, so a second proxy cannot steal it.
+	ln, err = net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	removeStaleSocket(sock)
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("live socket removed: %v", err)
+	}
+	// A regular file is never removed.
+	file := filepath.Join(dir, "file")
+	_ = os.WriteFile(file, nil, 0o600)
+	removeStaleSocket(file)
+	if _, err := os.Stat(file); err != nil {
+		t.Fatal("regular file removed")
+	}
+}
