@@ -421,3 +421,43 @@ func TestUnixSocketReuse(t *testing.T) {
 		t.Fatal("regular file removed")
 	}
 }
+
+// TestServeShutdownGraceExpires: an upload that never finishes is cut
+// when the grace period ends, and serve still returns nil.
+func TestServeShutdownGraceExpires(t *testing.T) {
+	s := startServe(t, serveOpts{extraConfig: "limits:\n  shutdown_grace: 300ms\n"})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), "PUT", s.url+"/data/alice/stuck.bin", pr)
+	req.ContentLength = 1 << 20
+	req.Header.Set("Authorization", "Bearer "+mint(t, jwt.MapClaims{"sub": "alice"}))
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				err = errors.New("stuck upload succeeded")
+			}
+		}
+		done <- err
+	}()
+	if _, err := pw.Write(make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	s.upstreamKeyOf(t, "PUT", "/data/alice/stuck.bin")
+	start := time.Now()
+	if err := s.stop(t); err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 10*time.Second {
+		t.Errorf("shutdown took %s with a 300ms grace", d)
+	}
+	if len(s.logs.records("grace period over; closing connections")) == 0 {
+		t.Error("no log that connections were closed")
+	}
+	pw.CloseWithError(errors.New("client gives up"))
+	if err := <-done; err == nil {
+		t.Error("the cut upload reported success")
+	}
+}
