@@ -162,7 +162,44 @@ func TestServeAuthorizationMatrix(t *testing.T) {
 			})
 		}
 	}
-	s.assertNoCallerSecrets(t)
+	// Credentials carried in the URL: presigned (V1 and V4) with the
+	// proxy-issued key, and the JWT in the token query parameter.
+	rawGet := func(t *testing.T, url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	aliceTok := mint(t, jwt.MapClaims{"sub": "alice"})
+	for _, v := range []oss.SignatureVersionType{oss.SignatureVersionV1, oss.SignatureVersionV4} {
+		c := sdkV2(s.url, "", tKeyID, tKeySec, v)
+		for _, tc := range []struct {
+			key    string
+			status int
+		}{{"app/seed", 200}, {"private/x", 403}} {
+			pr, err := c.Presign(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr(tc.key)}, oss.PresignExpires(10*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := s.upstreamRequests()
+			code, body := rawGet(t, pr.URL)
+			if code != tc.status || (code == 403 && (!strings.Contains(body, "<Code>AccessDenied</Code>") || s.upstreamRequests() != before)) {
+				t.Errorf("presigned (%v) GET %s: %d %s", v, tc.key, code, body)
+			}
+		}
+	}
+	before := s.upstreamRequests()
+	if code, body := rawGet(t, s.url+"/data/private/x?access_token="+aliceTok); code != 403 || !strings.Contains(body, "AccessDenied") || s.upstreamRequests() != before {
+		t.Errorf("query token outside policy: %d %s", code, body)
+	}
+	if code, _ := rawGet(t, s.url+"/data/alice/seed?access_token="+aliceTok); code != 200 {
+		t.Errorf("query token inside policy: %d", code)
+	}
+	s.assertNoCallerSecrets(t, aliceTok)
 }
 
 // TestServeBadTokens checks that each kind of bad bearer token gets a 401
