@@ -461,3 +461,54 @@ func TestServeShutdownGraceExpires(t *testing.T) {
 		t.Error("the cut upload reported success")
 	}
 }
+
+// TestDemoText runs `ossproxy demo` and pastes its printed lines into a
+// shell: the export and the first curl command fetch the demo object.
+func TestDemoText(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not on PATH")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not on PATH")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0"}, func(string) string { return "" }, pw, io.Discard)
+		pw.Close()
+	}()
+	var export, get, printed string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		printed += line + "\n"
+		switch {
+		case strings.HasPrefix(line, "export TOKEN="):
+			export = line
+		case get == "" && strings.HasPrefix(line, "curl -H"):
+			get = line
+		}
+		if strings.HasPrefix(line, "ossutil") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	for _, want := range []string{"access key id:", "access key secret:", "require('ali-oss')", "oss.NewClient(cfg)", "http://localhost:"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("instructions lack %q:\n%s", want, printed)
+		}
+	}
+	if export == "" || get == "" {
+		t.Fatalf("no export or curl line in:\n%s", printed)
+	}
+	out, err := exec.CommandContext(t.Context(), bash, "-c", export+"\n"+strings.Replace(get, "curl ", "curl -sS ", 1)).Output()
+	if err != nil || string(out) != "Hello from ossproxy!\n" {
+		t.Fatalf("pasted %q: %v %q", get, err, out)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
