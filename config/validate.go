@@ -47,7 +47,6 @@ func (l *loader) validateListeners(c *Config) {
 	names := map[string]bool{}
 	for i := range c.Listeners {
 		ln := &c.Listeners[i]
-		p := []any{"listeners", i}
 		at := func(f string) []any { return []any{"listeners", i, f} }
 		network := ln.NetworkOrDefault()
 		switch network {
@@ -111,7 +110,6 @@ func (l *loader) validateListeners(c *Config) {
 		if ln.MaxHeaderBytes < 0 {
 			l.errorf(at("max_header_bytes"), "max_header_bytes must not be negative")
 		}
-		_ = p
 	}
 }
 
