@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 
 	"github.com/ossproxy/ossproxy/auth"
 	"github.com/ossproxy/ossproxy/config"
@@ -170,10 +171,18 @@ func buildCredentials(cc config.Credentials, d credentialDeps) (*credentials.Cac
 			return credentials.NewOIDC(sts, oc)
 		case config.SourceProfile:
 			opts := credentials.ProfileOptions{STS: sts}
-			if c.ProfileKind == "cli" {
-				return credentials.NewCLIProfile(cmpOr(c.ProfileFile, d.homeDir+"/.aliyun/config.json"), c.ProfileName, opts), nil
+			def := map[string]string{"cli": ".aliyun/config.json", "ini": ".alibabacloud/credentials"}[c.ProfileKind]
+			file := c.ProfileFile
+			if file == "" {
+				if d.homeDir == "" {
+					return nil, fmt.Errorf("profile_file is needed: HOME is not set for ~/%s: %w", def, config.ErrInvalid)
+				}
+				file = filepath.Join(d.homeDir, def)
 			}
-			return credentials.NewCredentialsFile(cmpOr(c.ProfileFile, d.homeDir+"/.alibabacloud/credentials"), c.ProfileName, opts), nil
+			if c.ProfileKind == "cli" {
+				return credentials.NewCLIProfile(file, c.ProfileName, opts), nil
+			}
+			return credentials.NewCredentialsFile(file, c.ProfileName, opts), nil
 		case config.SourceDefault:
 			return credentials.NewDefaultChain(credentials.ChainConfig{Getenv: d.getenv, HomeDir: d.homeDir, STS: sts, Logger: d.logger})
 		}
