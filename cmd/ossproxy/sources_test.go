@@ -32,6 +32,11 @@ func TestServeCredentialSources(t *testing.T) {
 		"\naccess_key_secret = "+cloud.Admin.AccessKeySecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	cli := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cli, []byte(`{"current":"default","profiles":[{"name":"default","mode":"AK","access_key_id":"`+
+		cloud.Admin.AccessKeyID+`","access_key_secret":"`+cloud.Admin.AccessKeySecret+`"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	stsBlock := "  sts:\n    endpoint: " + cloud.STSEndpoint + "\n    ca_file: ca.pem\n"
 	adminEnv := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": cloud.Admin.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": cloud.Admin.AccessKeySecret}
 	tests := []struct {
@@ -50,6 +55,7 @@ func TestServeCredentialSources(t *testing.T) {
 		{"rrsa from env", "\ncredentials:\n  source: rrsa\n" + stsBlock, map[string]string{
 			"ALIBABA_CLOUD_ROLE_ARN": cloud.Role.ARN, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": cloud.OIDC.ARN, "ALIBABA_CLOUD_OIDC_TOKEN_FILE": tokenFile}, true, ""},
 		{"profile ini", "\ncredentials:\n  source: profile\n  profile_kind: ini\n  profile_file: " + ini + "\n", nil, false, cloud.Admin.AccessKeyID},
+		{"profile cli", "\ncredentials:\n  source: profile\n  profile_kind: cli\n  profile_file: " + cli + "\n", nil, false, cloud.Admin.AccessKeyID},
 		{"default chain", "\ncredentials:\n  source: default\n", adminEnv, false, cloud.Admin.AccessKeyID},
 		{"sts endpoint from env", "\ncredentials:\n  source: assume_role\n  role_arn: " + cloud.Role.ARN +
 			"\n  base:\n    source: env\n  sts:\n    ca_file: ca.pem\n", map[string]string{
