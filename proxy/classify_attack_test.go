@@ -57,3 +57,26 @@ func TestClassifyWatermark(t *testing.T) {
 		})
 	}
 }
+
+// FuzzWatermarkKeys: whatever the x-oss-process value, every key it is
+// found to read is a valid key, and an error is one of the refusals.
+func FuzzWatermarkKeys(f *testing.F) {
+	f.Add("image/watermark,image_" + base64.URLEncoding.EncodeToString([]byte("a/b.png")))
+	f.Add("image/resize,w_1/watermark,text_aGk,image_cHJpdmF0ZS94P3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLFBfMzA=")
+	f.Add("image/watermark,image_!!")
+	f.Add("style/name")
+	f.Fuzz(func(t *testing.T, process string) {
+		keys, err := watermarkKeys(process)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidArgument) && !errors.Is(err, ErrInvalidURI) && !errors.Is(err, ErrInvalidObjectName) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		for _, k := range keys {
+			if k == "" || validateKey(k) != nil {
+				t.Fatalf("invalid key %q from %q", k, process)
+			}
+		}
+	})
+}
