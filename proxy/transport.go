@@ -241,6 +241,9 @@ func closeBody(b io.ReadCloser) {
 	}
 }
 
+// upstreamReadBuffer is the upstream connections' read buffer size.
+const upstreamReadBuffer = 16 << 10
+
 // NewUpstreamTransport returns an http.Transport tuned for many
 // concurrent requests to a few OSS endpoints: large idle pools, dial, TLS
 // handshake and response-header timeouts, TLS 1.2+ with certificate
@@ -260,5 +263,9 @@ func NewUpstreamTransport() *http.Transport {
 		ExpectContinueTimeout: 2 * time.Second,
 		DisableCompression:    true,
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		// A response's headers and a small object's body in one read
+		// (the default 4 KiB split a 4 KiB GET's response in two).
+		// Large bodies bypass the buffer (32 KiB copy buffers).
+		ReadBufferSize: upstreamReadBuffer,
 	}
 }
