@@ -169,7 +169,7 @@ func (t *Transport) send(req *http.Request, tgt Target, body io.ReadCloser) (*ht
 		closeBody(body)
 		return nil, creds, fmt.Errorf("retrieving upstream credentials: %w: %w", ErrCredentialsUnavailable, err)
 	}
-	out := req.Clone(ctx) // deep-copies the header; the signer writes only to the clone
+	out := cloneForSigning(req)
 	out.Body = body
 	now := time.Now
 	if t.Now != nil {
@@ -185,6 +185,39 @@ func (t *Transport) send(req *http.Request, tgt Target, body io.ReadCloser) (*ht
 	}
 	resp, err := base.RoundTrip(out)
 	return resp, creds, err
+}
+
+// signedHeaders is how many header keys a signer adds at most (Date,
+// x-oss-date, x-oss-content-sha256, x-oss-security-token, Authorization,
+// and one spare).
+const signedHeaders = 6
+
+// cloneForSigning returns the copy of req that send signs: its own URL and
+// header, with room in the header map for the signer's keys, so that
+// adding them does not grow the map (http.Request.Clone sizes it to the
+// current keys and also copies forms and trailers, which a proxied request
+// does not have). The other fields are shared and not modified.
+func cloneForSigning(req *http.Request) *http.Request {
+	out := new(http.Request)
+	*out = *req
+	u := *req.URL
+	out.URL = &u
+	nv := 0
+	for _, vv := range req.Header {
+		nv += len(vv)
+	}
+	sv := make([]string, nv) // one backing array for every value, as Header.Clone
+	h := make(http.Header, len(req.Header)+signedHeaders)
+	for k, vv := range req.Header {
+		if vv == nil {
+			h[k] = nil
+			continue
+		}
+		n := copy(sv, vv)
+		h[k], sv = sv[:n:n], sv[n:]
+	}
+	out.Header = h
+	return out
 }
 
 // errorCode returns the OSS error code of an error response, or "". It
