@@ -178,6 +178,8 @@ type state struct {
 	target Target
 	api    bool // served by Options.API
 	err    error
+	rec    recorder // the response writer, allocated with the state
+	upURL  url.URL  // the upstream URL rewrite builds
 }
 
 // CallerFromContext returns the authenticated caller of the request whose
@@ -211,7 +213,8 @@ var strippedHeaders = []string{
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	st := &state{id: h.nextID()}
-	rec := &recorder{ResponseWriter: w}
+	st.rec.ResponseWriter = w
+	rec := &st.rec
 	defer func() {
 		// ReverseProxy aborts with http.ErrAbortHandler when the upstream
 		// fails mid-body; log the request, then let net/http abort it.
@@ -317,7 +320,8 @@ func (h *Handler) prepare(r *http.Request, st *state) (*http.Request, error) {
 func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	st := pr.In.Context().Value(targetKey{}).(*state)
 	b, out := st.bucket, pr.Out
-	u := &url.URL{Scheme: b.scheme, Host: b.host}
+	u := &st.upURL
+	u.Scheme, u.Host = b.scheme, b.host
 	var path string
 	switch {
 	case st.route.Bucket == "":
