@@ -166,7 +166,9 @@ credentials:
 					return
 				default:
 				}
-				code, body, err := getStatus(context.Background(), s.url+"/data/k", tok)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				code, body, err := getStatus(ctx, s.url+"/data/k", tok)
+				cancel()
 				if err != nil || code != 200 || body != "v" {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %q %v", code, body, err))
