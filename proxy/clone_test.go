@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -78,5 +80,36 @@ func TestCloneForSigning(t *testing.T) {
 	out.URL.RawQuery = "changed"
 	if !equalHeader(req.Header, before) || req.URL.RawQuery != "uploads" {
 		t.Errorf("writing the clone changed the original: %v %q", req.Header, req.URL.RawQuery)
+	}
+}
+
+// BenchmarkHandlerGetAccessLog is BenchmarkHandlerGet with the access log
+// on, as cmd/ossproxy configures it by default (JSON at info level), into
+// io.Discard: the cost of formatting one record per request.
+func BenchmarkHandlerGetAccessLog(b *testing.B) {
+	cfg := Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}}}
+	creds := signer.Credentials{AccessKeyID: "LTAI5tBenchmarkKey", AccessKeySecret: "bench-secret"}
+	h, err := New(Options{
+		Config:        cfg,
+		Authenticator: testAuthn,
+		Authorizer:    prefixAuthz,
+		Credentials:   CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
+		Signer:        NewOSSSigner(cfg),
+		Upstream:      memUpstream{body: bytes.Repeat([]byte("x"), 4096)},
+		Logger:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/bkt/ok/dir/object.bin", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	b.ReportAllocs()
+	b.SetBytes(4096)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 || w.Body.Len() != 4096 {
+			b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
+		}
 	}
 }
