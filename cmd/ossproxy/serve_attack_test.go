@@ -772,6 +772,10 @@ func TestAttackOperations(t *testing.T) {
 		{name: "delete-multiple with an entity-encoded key", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML("&#112;rivate/x"), status: 403, code: "AccessDenied"},
 		{name: "delete-multiple with a second document", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML("alice/a") + deleteXML("private/x"), status: 400, code: "MalformedXML"},
 		{name: "delete-multiple with two keys in one object", method: "POST", target: "/data/?delete", header: []string{auth}, body: "<Delete><Object><Key>alice/a</Key><Key>private/x</Key></Object></Delete>", status: 400, code: "MalformedXML"},
+		{name: "delete-multiple with a CDATA key", method: "POST", target: "/data/?delete", header: []string{auth}, body: "<Delete><Object><Key><![CDATA[private/x]]></Key></Object></Delete>", status: 403, code: "AccessDenied"},
+		{name: "delete-multiple with a namespaced second key", method: "POST", target: "/data/?delete", header: []string{auth}, body: `<Delete><Object><Key>alice/a</Key><x:Key xmlns:x="urn:x">private/x</x:Key></Object></Delete>`, status: 400, code: "MalformedXML"},
+		{name: "delete-multiple with a DTD entity", method: "POST", target: "/data/?delete", header: []string{auth}, body: `<!DOCTYPE d [<!ENTITY e "private/x">]><Delete><Object><Key>&e;</Key></Object></Delete>`, status: 400, code: "MalformedXML"},
+		{name: "delete-multiple with a newline in a key", method: "POST", target: "/data/?delete", header: []string{auth}, body: "<Delete><Object><Key>alice/a\n</Key></Object></Delete>", status: 400},
 		{name: "delete-multiple over 1000 keys", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML(many...), status: 400, code: "MalformedXML"},
 		{name: "delete-multiple chunked", method: "POST", target: "/data/?delete", header: []string{auth, "Transfer-Encoding: chunked"}, body: chunked(deleteXML("alice/a", "private/x")), status: 403, code: "AccessDenied"},
 		{name: "image processing of a forbidden key", method: "GET", target: "/data/private/x?x-oss-process=image/resize,w_10", header: []string{auth}, status: 403, code: "AccessDenied"},
@@ -821,6 +825,7 @@ func TestAttackHeaders(t *testing.T) {
 		{name: "Connection: Authorization does not skip authentication", method: "PUT", target: "/data/private/x", header: []string{auth, "Connection: Authorization"}, body: "x", status: 403, code: "AccessDenied"},
 		{name: "Connection: x-oss-copy-source does not skip the source check", method: "PUT", target: "/data/alice/c", header: []string{auth, "x-oss-copy-source: /data/private/x", "Connection: x-oss-copy-source"}, status: 403, code: "AccessDenied"},
 		{name: "oversized single header", method: "GET", target: "/data/alice/seed", header: []string{auth, "X-Big: " + strings.Repeat("a", 70<<10)}, status: 431},
+		{name: "oversized request line", method: "GET", target: "/data/alice/" + strings.Repeat("a", 70<<10), header: []string{auth}, status: 431},
 		{name: "oversized many headers", method: "GET", target: "/data/alice/seed", header: append([]string{auth}, manyHeaders(2000, 40)...), status: 431},
 	})
 
