@@ -87,6 +87,7 @@ type Authenticator struct {
 	unverified *jwt.Parser
 	cache      *expirable.LRU[[sha256.Size]byte, cacheEntry]
 	cacheTTL   time.Duration
+	tokenHash  tokenHasher
 	hits       atomic.Uint64
 	misses     atomic.Uint64
 	keys       *accessKeys
@@ -244,7 +245,7 @@ func (a *Authenticator) authenticate(ctx context.Context, r *http.Request, targe
 func (a *Authenticator) verifyToken(ctx context.Context, tok string) (*Principal, error) {
 	var sum [sha256.Size]byte
 	if a.cache != nil {
-		sum = sha256.Sum256([]byte(tok))
+		sum = a.tokenHash.sum(tok)
 		if e, ok := a.cache.Get(sum); ok {
 			if a.now().Before(e.until) {
 				a.hits.Add(1)
