@@ -680,6 +680,7 @@ func TestAttackRouting(t *testing.T) {
 		{name: "h2c upgrade", method: "GET", target: "/data/alice/x", header: []string{auth, "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAAQAAP__", "Connection: Upgrade, HTTP2-Settings"}, status: 400, code: "InvalidURI"},
 		{name: "two Host headers", method: "GET", target: "/alice/x", header: []string{auth, "Host: secret.oss.local"}, host: "data.oss.local", status: 400},
 		{name: "no Host header", method: "GET", target: "/data/alice/x", host: "-", header: []string{auth}, status: 400},
+		{name: "no credentials, claiming to be local", method: "GET", target: "/data/alice/x", header: []string{"X-Forwarded-For: 127.0.0.1", "X-Real-IP: 127.0.0.1", "Forwarded: for=127.0.0.1"}, status: 401, code: "InvalidToken.Missing"},
 		{name: "Host with userinfo", method: "GET", target: "/data/alice/x", host: "data.oss.local@" + ev, header: []string{auth}, status: 400},
 	})
 
