@@ -126,6 +126,7 @@ credentials:
 // across at least one background refresh. Requests keep flowing
 // throughout with zero failures.
 func TestFaultSTSMidRun(t *testing.T) {
+	leakCheck(t)
 	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
 	// 15-minute credentials refreshed after 0.1% of their life (~0.9s);
 	// failed refreshes retry after 100-200ms.
@@ -606,9 +607,9 @@ func rssBytes() uint64 {
 // TestFaultThousandConnections holds 1,000 concurrent client connections
 // on loopback, each sending GETs through serve to the emulator, for 10s
 // (OSSPROXY_SOAK=60s for the documented 60s run). Every request succeeds
-// with the whole body, and memory stays bounded (the heap and RSS peaks,
-// and the goroutine peak, are logged; in-process, they include the
-// emulator and the clients).
+// with the whole body, memory stays bounded (the heap and RSS peaks, and
+// the goroutine peak, are logged; in-process, they include the emulator
+// and the clients), and no goroutine outlives the test.
 func TestFaultThousandConnections(t *testing.T) {
 	d := 10 * time.Second
 	if v := os.Getenv("OSSPROXY_SOAK"); v != "" {
@@ -618,6 +619,7 @@ func TestFaultThousandConnections(t *testing.T) {
 		}
 	}
 	const conns = 1000
+	leakCheck(t)
 	s, _ := startHardened(t, hardenedOpts{})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	body := randomBytes(4 << 10)
