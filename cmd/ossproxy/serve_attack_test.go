@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/ossproxy/ossproxy/config"
 	"github.com/ossproxy/ossproxy/osstest"
 	"github.com/ossproxy/ossproxy/signer"
 )
@@ -216,7 +218,7 @@ virtual_host_suffixes: [oss.local]
 logging:
   format: json
   level: debug
-` + o.extra
+` + adminSection() + o.extra
 	path := filepath.Join(dir, "ossproxy.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -268,6 +270,17 @@ func runServeHooks(t testing.TB, path string, getenv func(string) string, hooks 
 			t.Fatalf("serve not listening:\n%s", s.logs)
 		}
 	}
+}
+
+// adminSection moves the admin listener, where the configuration has one,
+// off its fixed default port to an ephemeral one: tests and other
+// processes share the machine. (Reflection, so the file builds whether or
+// not config.Config has an Admin section.)
+func adminSection() string {
+	if _, ok := reflect.TypeFor[config.Config]().FieldByName("Admin"); !ok {
+		return ""
+	}
+	return "admin:\n  address: \"127.0.0.1:0\"\n"
 }
 
 func (s *server) addr() string { return strings.TrimPrefix(s.url, "http://") }
