@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/ossproxy/ossproxy/auth"
 	"github.com/ossproxy/ossproxy/proxy"
 )
@@ -32,6 +34,11 @@ type Config struct {
 	Logging Logging `yaml:"logging"`
 	// Limits bound requests and shutdown.
 	Limits Limits `yaml:"limits"`
+	// Admin is the admin listener: /healthz, /readyz, /metrics, pprof.
+	Admin Admin `yaml:"admin"`
+	// Vend configures the /_ossproxy/v1/ API: presigned URLs and
+	// down-scoped STS credentials.
+	Vend Vend `yaml:"vend"`
 
 	// File is the path the configuration was read from (for messages).
 	File string `yaml:"-"`
@@ -76,10 +83,21 @@ func (l *Listener) DisplayName() string {
 	return l.Address
 }
 
-// TLS names a certificate and key in PEM files.
+// TLS names a certificate and key in PEM files. The files are read
+// again when their modification time changes (checked at most every
+// ReloadInterval); a pair that does not load leaves the previous one in use.
 type TLS struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// ReloadInterval is the least time between two checks of the files'
+	// modification times (0: DefaultTLSReloadInterval).
+	ReloadInterval time.Duration `yaml:"reload_interval"`
+}
+
+// ReloadIntervalOrDefault returns ReloadInterval or
+// DefaultTLSReloadInterval.
+func (t *TLS) ReloadIntervalOrDefault() time.Duration {
+	return cmp(t.ReloadInterval, DefaultTLSReloadInterval)
 }
 
 // Timeouts are a listener's http.Server timeouts. Read and Write are 0 by
@@ -103,6 +121,14 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultShutdownGrace     = 30 * time.Second
+	DefaultTLSReloadInterval = 10 * time.Second
+	// DefaultAdminAddr is the admin listener's address: loopback only.
+	DefaultAdminAddr = "127.0.0.1:9090"
+	// DefaultPresignMaxExpiry caps presigned URL lifetimes unless
+	// vend.presign.max_expiry says otherwise; MaxPresignExpiry is the
+	// most OSS accepts.
+	DefaultPresignMaxExpiry = time.Hour
+	MaxPresignExpiry        = 7 * 24 * time.Hour
 )
 
 // ReadHeaderOrDefault returns ReadHeader or DefaultReadHeaderTimeout.
@@ -319,6 +345,94 @@ type Limits struct {
 // ShutdownGraceOrDefault returns ShutdownGrace or DefaultShutdownGrace.
 func (l Limits) ShutdownGraceOrDefault() time.Duration {
 	return cmp(l.ShutdownGrace, DefaultShutdownGrace)
+}
+
+// Admin configures the admin listener, which serves /healthz, /readyz,
+// /metrics and, with Pprof, /debug/pprof/ on its own address, never on a
+// proxy listener.
+type Admin struct {
+	// Address is host:port ("": DefaultAddr, 127.0.0.1:9090). It must
+	// not be a proxy listener's address. `serve --admin-addr` overrides it.
+	Address string `yaml:"address"`
+	// Disabled turns the admin listener off.
+	Disabled bool `yaml:"disabled"`
+	// Pprof serves the Go profiler under /debug/pprof/.
+	Pprof bool `yaml:"pprof"`
+}
+
+// ValidateAdmin checks c.Admin against c.Listeners as Load does, for an
+// address set after loading (serve --admin-addr). Errors wrap ErrInvalid.
+func (c *Config) ValidateAdmin() error {
+	l := &loader{file: c.File, root: &yaml.Node{Kind: yaml.MappingNode}}
+	l.validateAdmin(c)
+	if len(l.errs) > 0 {
+		return l.errs
+	}
+	return nil
+}
+
+// AddressOrDefault returns Address or DefaultAdminAddr.
+func (a Admin) AddressOrDefault() string { return cmp(a.Address, DefaultAdminAddr) }
+
+// Vend configures the /_ossproxy/v1/ API served on the proxy listeners
+// to authenticated callers (package vend).
+type Vend struct {
+	// Disabled turns the API off: its paths answer 404.
+	Disabled bool        `yaml:"disabled"`
+	Presign  VendPresign `yaml:"presign"`
+	STS      VendSTS     `yaml:"sts"`
+}
+
+// VendPresign configures POST /_ossproxy/v1/presign. URLs name a bucket's
+// public_endpoint when it has one, else its endpoint, unless ProxyURL is
+// set.
+type VendPresign struct {
+	// MaxExpiry caps URL lifetimes (0: 1h; at most 7 days).
+	MaxExpiry time.Duration `yaml:"max_expiry"`
+	// DefaultExpiry is the lifetime when a request names none (0: 15m,
+	// or MaxExpiry if less).
+	DefaultExpiry time.Duration `yaml:"default_expiry"`
+	// ProxyURL, if set, makes presigned URLs point at this proxy
+	// (scheme://host[:port] as clients reach it, path style), signed with
+	// the proxy-issued access key ProxyAccessKey instead of the upstream
+	// credentials: the proxy then checks them like any signed request.
+	ProxyURL string `yaml:"proxy_url"`
+	// ProxyAccessKey is the id of an auth.access_keys entry; required
+	// with ProxyURL.
+	ProxyAccessKey string `yaml:"proxy_access_key"`
+	// RateLimit per principal (zero: 10/s, burst 50).
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// VendSTS configures POST /_ossproxy/v1/sts: AssumeRole of RoleARN with
+// a session policy generated from the caller's grants.
+type VendSTS struct {
+	// Disabled turns the STS endpoint off (501).
+	Disabled bool `yaml:"disabled"`
+	// RoleARN is the role assumed, with the proxy's upstream credentials.
+	// "": with credentials.source assume_role, that role, assumed with its
+	// base credentials; else the endpoint is off.
+	RoleARN string `yaml:"role_arn"`
+	// SessionName is the RoleSessionName ("": ossproxy-vend).
+	SessionName string `yaml:"session_name"`
+	// ExternalID is sent with every AssumeRole if set ("" with RoleARN
+	// unset: credentials.external_id).
+	ExternalID string `yaml:"external_id"`
+	// MaxDuration caps the session lifetime, 15m..12h (0: 1h).
+	MaxDuration time.Duration `yaml:"max_duration"`
+	// DefaultDuration is used when a request names none (0: MaxDuration).
+	DefaultDuration time.Duration `yaml:"default_duration"`
+	// RateLimit per principal (zero: 1/s, burst 5).
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// RateLimit is a token bucket per principal.
+type RateLimit struct {
+	// PerSecond is the sustained rate (0: the endpoint's default).
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is the bucket size (0: the endpoint's default, or PerSecond
+	// rounded up when PerSecond is set).
+	Burst int `yaml:"burst"`
 }
 
 // Secret is a secret string read from the file (normally through ${ENV})

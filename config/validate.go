@@ -3,9 +3,11 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"math"
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +38,115 @@ func (l *loader) validate(c *Config) {
 	}
 	if c.Limits.ShutdownGrace < 0 {
 		l.errorf([]any{"limits", "shutdown_grace"}, "shutdown_grace must not be negative")
+	}
+	l.validateAdmin(c)
+	l.validateVend(c)
+}
+
+func (l *loader) validateAdmin(c *Config) {
+	a := c.Admin
+	if a.Disabled {
+		return
+	}
+	at := []any{"admin", "address"}
+	addr := a.AddressOrDefault()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		l.errorf(at, "admin address %q is not host:port", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		l.errorf(at, "admin address %q has no numeric port", addr)
+		return
+	}
+	for i, ln := range c.Listeners {
+		if ln.NetworkOrDefault() != "tcp" {
+			continue
+		}
+		lh, lp, err := net.SplitHostPort(ln.Address)
+		if err != nil || lp != port || port == "0" || !sameHost(host, lh) {
+			continue
+		}
+		l.errorf(at, "admin address %q is also listener %d (%s): the admin listener needs a port of its own", addr, i+1, ln.Address)
+	}
+}
+
+// sameHost reports whether two listen hosts can share a port: equal,
+// either a wildcard, or both loopback.
+func sameHost(a, b string) bool {
+	wild := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "" || ip != nil && ip.IsUnspecified()
+	}
+	loop := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "localhost" || ip != nil && ip.IsLoopback()
+	}
+	return a == b || wild(a) || wild(b) || loop(a) && loop(b)
+}
+
+func (l *loader) validateVend(c *Config) {
+	v := c.Vend
+	if v.Disabled {
+		return
+	}
+	pp := func(f ...any) []any { return append([]any{"vend", "presign"}, f...) }
+	p := v.Presign
+	switch {
+	case p.MaxExpiry < 0 || p.MaxExpiry > MaxPresignExpiry:
+		l.errorf(pp("max_expiry"), "max_expiry %s is not between 1s and 168h (7 days, the most OSS accepts)", p.MaxExpiry)
+	case p.MaxExpiry%time.Second != 0:
+		l.errorf(pp("max_expiry"), "max_expiry %s is not whole seconds", p.MaxExpiry)
+	}
+	maxExp := cmp(p.MaxExpiry, DefaultPresignMaxExpiry)
+	switch {
+	case p.DefaultExpiry < 0 || p.DefaultExpiry%time.Second != 0:
+		l.errorf(pp("default_expiry"), "default_expiry %s is not a positive whole number of seconds", p.DefaultExpiry)
+	case p.DefaultExpiry > maxExp:
+		l.errorf(pp("default_expiry"), "default_expiry %s is above max_expiry %s", p.DefaultExpiry, maxExp)
+	}
+	switch {
+	case p.ProxyURL != "" && p.ProxyAccessKey == "":
+		l.errorf(pp("proxy_url"), "proxy_url needs proxy_access_key: the id of an auth.access_keys entry that signs the URLs")
+	case p.ProxyURL == "" && p.ProxyAccessKey != "":
+		l.errorf(pp("proxy_access_key"), "proxy_access_key is only used with proxy_url")
+	case p.ProxyURL != "":
+		if u, err := url.Parse(p.ProxyURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			l.errorf(pp("proxy_url"), "proxy_url %q is not an http(s) URL without a path, like https://files.example.com", p.ProxyURL)
+		}
+		if !slices.ContainsFunc(c.Auth.AccessKeys, func(k AccessKey) bool { return k.ID == p.ProxyAccessKey }) {
+			l.errorf(pp("proxy_access_key"), "proxy_access_key %q is not an id in auth.access_keys", p.ProxyAccessKey)
+		}
+	}
+	l.validateRateLimit(pp("rate_limit"), p.RateLimit)
+
+	sp := func(f ...any) []any { return append([]any{"vend", "sts"}, f...) }
+	st := v.STS
+	if st.Disabled {
+		return
+	}
+	if st.RoleARN != "" && !strings.HasPrefix(st.RoleARN, "acs:ram::") {
+		l.errorf(sp("role_arn"), "role_arn %q is not a RAM role ARN (acs:ram::<account>:role/<name>)", st.RoleARN)
+	}
+	if n := len(st.SessionName); n != 0 && (n < 2 || n > 64) {
+		l.errorf(sp("session_name"), "session_name must be 2 to 64 characters")
+	}
+	const minDur, maxDur = credentials.MinSessionDuration, credentials.MaxSessionDuration
+	if d := st.MaxDuration; d != 0 && (d < minDur || d > maxDur || d%time.Second != 0) {
+		l.errorf(sp("max_duration"), "max_duration %s is not whole seconds between 15m and 12h", d)
+	}
+	if d := st.DefaultDuration; d != 0 && (d < minDur || d > cmp(st.MaxDuration, time.Hour) || d%time.Second != 0) {
+		l.errorf(sp("default_duration"), "default_duration %s is not whole seconds between 15m and max_duration (%s)", d, cmp(st.MaxDuration, time.Hour))
+	}
+	l.validateRateLimit(sp("rate_limit"), st.RateLimit)
+}
+
+func (l *loader) validateRateLimit(p []any, r RateLimit) {
+	if r.PerSecond < 0 || math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0) {
+		l.errorf(append(p, "per_second"), "per_second %v must be a positive number (0: the default)", r.PerSecond)
+	}
+	if r.Burst < 0 {
+		l.errorf(append(p, "burst"), "burst %d must not be negative (0: the default)", r.Burst)
 	}
 }
 
@@ -83,6 +194,9 @@ func (l *loader) validateListeners(c *Config) {
 			l.errorf(at("anonymous"), "anonymous access is only allowed on a loopback or unix listener, not %s %s", network, ln.Address)
 		}
 		if ln.TLS != nil {
+			if ln.TLS.ReloadInterval < 0 {
+				l.errorf(append(at("tls"), "reload_interval"), "reload_interval must not be negative")
+			}
 			tp := append(at("tls"), "cert_file")
 			switch {
 			case ln.TLS.CertFile == "" || ln.TLS.KeyFile == "":

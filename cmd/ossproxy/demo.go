@@ -36,6 +36,7 @@ type demoInfo struct {
 	Audience        string `json:"audience"`
 	OSSEndpoint     string `json:"oss_endpoint"`
 	STSEndpoint     string `json:"sts_endpoint"`
+	AdminURL        string `json:"admin_url"`
 }
 
 const (
@@ -95,6 +96,8 @@ credentials:
 logging:
   format: text
   level: %[7]s
+admin:
+  address: "127.0.0.1:0"
 `
 
 // runDemo is `ossproxy demo`: the emulator (OSS, STS, ECS metadata) and the
@@ -161,9 +164,11 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 	}
 
 	ready := make(chan net.Addr, 1)
+	adminAddr := make(chan net.Addr, 1)
 	logger := newLogger(stderr, cfg.Logging)
 	a, err := newApp(ctx, cfg, appDeps{getenv: getenv, logger: logger, hooks: appHooks{
-		Ready: func(addrs []net.Addr) { ready <- addrs[0] },
+		Ready:      func(addrs []net.Addr) { ready <- addrs[0] },
+		AdminReady: func(addr net.Addr) { adminAddr <- addr },
 	}})
 	if err != nil {
 		return err
@@ -181,7 +186,7 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 		ProxyURL: "http://" + bound.String(), Token: token, TokenExpires: exp.UTC().Format(time.RFC3339),
 		AccessKeyID: secrets["DEMO_ACCESS_KEY_ID"], AccessKeySecret: secrets["DEMO_ACCESS_KEY_SECRET"],
 		Bucket: demoBucket, Region: cloud.Region, Object: demoObject, Issuer: demoIssuer, Audience: demoAudience,
-		OSSEndpoint: cloud.OSSURL, STSEndpoint: cloud.STSURL,
+		OSSEndpoint: cloud.OSSURL, STSEndpoint: cloud.STSURL, AdminURL: "http://" + (<-adminAddr).String(),
 	}
 	if *asJSON {
 		err = json.NewEncoder(stdout).Encode(info)
@@ -218,6 +223,10 @@ curl:
   curl -H "Authorization: Bearer $TOKEN" -T README.md %[1]s/%[6]s/readme.md
   curl -H "Authorization: Bearer $TOKEN" "%[1]s/%[6]s/?list-type=2"
   curl "%[1]s/%[6]s/%[8]s?access_token=$TOKEN"
+  curl -H "Authorization: Bearer $TOKEN" -d '{"bucket":"%[6]s","key":"%[8]s"}' %[1]s/_ossproxy/v1/presign
+  curl -H "Authorization: Bearer $TOKEN" -d '{"bucket":"%[6]s"}' %[1]s/_ossproxy/v1/sts
+
+Admin listener: %[12]s/readyz  %[12]s/metrics
 
 ali-oss (node; use localhost, ali-oss refuses to presign for IP hosts):
   const OSS = require('ali-oss');
@@ -234,6 +243,6 @@ Go SDK v2 (github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss):
 
 ossutil and other OSS tools: configure endpoint %[1]s (path-style), the access key
 above and region %[7]s; the proxy verifies their V1/V4 signatures and re-signs upstream.
-`, i.ProxyURL, i.TokenExpires, i.Token, i.AccessKeyID, i.AccessKeySecret, i.Bucket, i.Region, i.Object, local, i.OSSEndpoint, demoSubject)
+`, i.ProxyURL, i.TokenExpires, i.Token, i.AccessKeyID, i.AccessKeySecret, i.Bucket, i.Region, i.Object, local, i.OSSEndpoint, demoSubject, i.AdminURL)
 	return err
 }

@@ -210,6 +210,10 @@ buckets:
     region: ` + cloud.Region + `
     allow_insecure_http: true
 ` + creds + logging + o.extraConfig
+	if !strings.Contains(o.extraConfig, "admin:") {
+		// Never the default 127.0.0.1:9090: tests and other processes share the machine.
+		text += "\nadmin:\n  address: \"127.0.0.1:0\"\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "key.secret"), []byte(tKeySec+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,20 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ossproxy/ossproxy/auth"
 	"github.com/ossproxy/ossproxy/config"
+	"github.com/ossproxy/ossproxy/credentials"
 	"github.com/ossproxy/ossproxy/proxy"
 	"github.com/ossproxy/ossproxy/vend"
 )
@@ -123,54 +126,89 @@ func vendBuckets(pc proxy.Config) []vend.Bucket {
 	return out
 }
 
-// newVendAPI builds the /_ossproxy/v1/ API for serve (proxy.Options.API):
-// presigned URLs signed by a credentials cache of its own over the
-// configured source (so a refresh it asks for never stalls proxied
-// requests), and, when the upstream credentials are assume_role, scoped
-// STS credentials of that role, assumed with its base credentials. Limits:
-// 10 presigns/s (burst 50) and 1 STS request/s (burst 5) per principal.
+// newVendAPI builds the /_ossproxy/v1/ API for serve (proxy.Options.API)
+// from the vend section: presigned URLs signed by a credentials cache of
+// its own over the configured source (so a refresh it asks for never
+// stalls proxied requests), or, with vend.presign.proxy_url, by a
+// proxy-issued access key, naming the proxy; and scoped STS credentials of
+// vend.sts.role_arn (assumed with the upstream credentials) or, when the
+// upstream credentials are assume_role, of that role, assumed with its
+// base credentials. Limits per principal default to 10 presigns/s (burst
+// 50) and 1 STS request/s (burst 5). obs, if not nil, sees every answer.
 // The returned func closes the caches.
-func newVendAPI(cfg *config.Config, pol *auth.Policy, d credentialDeps) (*vend.Service, func(), error) {
-	signing, closeSigning, err := buildCredentials(cfg.Credentials, d)
-	if err != nil {
-		return nil, nil, err
-	}
-	closers := []func(){closeSigning}
+func newVendAPI(cfg *config.Config, pol vend.Authorizer, d credentialDeps, obs vend.Observer) (*vend.Service, func(), error) {
+	// The caches are built on first use: serving no vend call costs no STS
+	// call. Building them fails only on what config.Load already checked.
+	signing := &lazyCache{build: func() (*credentials.Cache, func(), error) { return buildCredentials(cfg.Credentials, d) }}
+	closers := []func(){signing.close}
+	var err error
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
+	vc := cfg.Vend
 	o := vend.Options{
 		Buckets: vendBuckets(cfg.Proxy), Policy: pol, Credentials: signing,
 		Principal: apiPrincipal, RequestID: proxy.RequestIDFromContext,
-		MaxExpiry:    time.Hour,
-		PresignLimit: vend.RateLimit{PerSecond: 10, Burst: 50},
-		STSLimit:     vend.RateLimit{PerSecond: 1, Burst: 5},
-		Logger:       d.logger,
+		MaxExpiry:     cmp.Or(vc.Presign.MaxExpiry, config.DefaultPresignMaxExpiry),
+		DefaultExpiry: vc.Presign.DefaultExpiry,
+		PresignLimit:  rateLimit(vc.Presign.RateLimit, vend.RateLimit{PerSecond: 10, Burst: 50}),
+		STSLimit:      rateLimit(vc.STS.RateLimit, vend.RateLimit{PerSecond: 1, Burst: 5}),
+		Observer:      obs,
+		Logger:        d.logger,
 	}
-	if c := cfg.Credentials; c.Source == config.SourceAssumeRole && c.Base != nil {
+	if u := vc.Presign.ProxyURL; u != "" {
+		i := slices.IndexFunc(cfg.Auth.AccessKeys, func(k config.AccessKey) bool { return k.ID == vc.Presign.ProxyAccessKey })
+		if i < 0 {
+			closeAll()
+			return nil, nil, fmt.Errorf("vend.presign.proxy_access_key %q is not an auth access key: %w", vc.Presign.ProxyAccessKey, config.ErrInvalid)
+		}
+		k := cfg.Auth.AccessKeys[i]
+		key := credentials.NewStatic(k.ID, k.Secret.Reveal(), "")
+		region := cfg.AuthConfig().AccessKeyRegion // what the proxy verifies V4 scopes against
+		for j := range o.Buckets {
+			o.Buckets[j] = vend.Bucket{Name: o.Buckets[j].Name, Region: region, Endpoint: strings.TrimSuffix(u, "/"),
+				Style: vend.PathStyle, Credentials: key}
+		}
+	}
+	c := cfg.Credentials
+	sts := &vend.STSOptions{
+		RoleARN: vc.STS.RoleARN, Base: signing, ExternalID: vc.STS.ExternalID, SessionName: vc.STS.SessionName,
+		MaxDuration: vc.STS.MaxDuration, DefaultDuration: vc.STS.DefaultDuration,
+	}
+	if sts.RoleARN == "" && c.Source == config.SourceAssumeRole && c.Base != nil {
 		bc := *c.Base
 		bc.STS, bc.Cache = c.STS, c.Cache
-		base, closeBase, err := buildCredentials(bc, d)
-		if err != nil {
+		base := &lazyCache{build: func() (*credentials.Cache, func(), error) { return buildCredentials(bc, d) }}
+		closers = append(closers, base.close)
+		sts.RoleARN, sts.Base, sts.ExternalID = c.RoleARN, base, cmpOr(sts.ExternalID, c.ExternalID)
+	}
+	if sts.RoleARN != "" && !vc.STS.Disabled {
+		if sts.Client, err = newSTSClient(c.STS, d.getenv); err != nil {
 			closeAll()
 			return nil, nil, err
 		}
-		closers = append(closers, closeBase)
-		client, err := newSTSClient(c.STS, d.getenv)
-		if err != nil {
-			closeAll()
-			return nil, nil, err
-		}
-		o.STS = &vend.STSOptions{RoleARN: c.RoleARN, Base: base, Client: client, ExternalID: c.ExternalID}
+		o.STS = sts
 	}
 	svc, err := vend.New(o)
 	if err != nil {
 		closeAll()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("building vend API: %w", err)
 	}
 	return svc, closeAll, nil
+}
+
+// rateLimit returns r, or def when r is zero; a rate without a burst
+// takes vend's default burst.
+func rateLimit(r config.RateLimit, def vend.RateLimit) vend.RateLimit {
+	if r == (config.RateLimit{}) {
+		return def
+	}
+	if r.PerSecond == 0 {
+		return vend.RateLimit{PerSecond: def.PerSecond, Burst: r.Burst}
+	}
+	return vend.RateLimit{PerSecond: r.PerSecond, Burst: r.Burst}
 }
 
 // apiPrincipal is vend's PrincipalFunc over the proxy's context.

@@ -11,12 +11,16 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
+
+	sdksts "github.com/aliyun/alibaba-cloud-sdk-go/services/sts"
 
 	"github.com/ossproxy/ossproxy/auth"
 	"github.com/ossproxy/ossproxy/config"
 	"github.com/ossproxy/ossproxy/credentials"
 	"github.com/ossproxy/ossproxy/proxy"
 	"github.com/ossproxy/ossproxy/signer"
+	"github.com/ossproxy/ossproxy/vend"
 )
 
 // This file adapts the auth, credentials and signer packages to the
@@ -26,6 +30,7 @@ var (
 	_ proxy.Authenticator    = authenticator{}
 	_ proxy.Authorizer       = authorizer{}
 	_ proxy.CredentialSource = credentialSource{}
+	_ vend.Authorizer        = livePolicy{}
 )
 
 // listenerInfo is stored in each request's context by the listener's
@@ -42,13 +47,14 @@ func withListener(ctx context.Context, li listenerInfo) context.Context {
 	return context.WithValue(ctx, listenerKey{}, li)
 }
 
-// authenticator adapts *auth.Authenticator to proxy.Authenticator. An
-// anonymous principal is refused unless the request's listener opted in
-// (auth itself already requires a loopback or unix listener).
-type authenticator struct{ a *auth.Authenticator }
+// authenticator adapts the current *auth.Authenticator (SIGHUP replaces
+// it) to proxy.Authenticator. An anonymous principal is refused unless the
+// request's listener opted in (auth itself already requires a loopback or
+// unix listener).
+type authenticator struct{ st *atomic.Pointer[authState] }
 
 func (w authenticator) Authenticate(ctx context.Context, r *http.Request, bucket, key string) (*proxy.Caller, error) {
-	p, err := w.a.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
+	p, err := w.st.Load().authn.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
 	if err != nil {
 		return nil, err
 	}
@@ -64,14 +70,23 @@ func (w authenticator) Authenticate(ctx context.Context, r *http.Request, bucket
 	}, nil
 }
 
-// authorizer adapts *auth.Policy to proxy.Authorizer; proxy.Action and
-// auth.Action share their bit values.
-type authorizer struct{ pol *auth.Policy }
+// authorizer adapts the current *auth.Policy (SIGHUP replaces it) to
+// proxy.Authorizer; proxy.Action and auth.Action share their bit values.
+type authorizer struct{ st *atomic.Pointer[authState] }
 
 func (w authorizer) Authorize(_ context.Context, c *proxy.Caller, a proxy.Action, bucket, key string) error {
 	p, _ := c.Principal.(*auth.Principal)
-	return w.pol.Authorize(p, auth.Action(a), bucket, key)
+	return w.st.Load().policy.Authorize(p, auth.Action(a), bucket, key)
 }
+
+// livePolicy is the vend.Authorizer over the current policy.
+type livePolicy struct{ st *atomic.Pointer[authState] }
+
+func (w livePolicy) Authorize(p *auth.Principal, a auth.Action, bucket, key string) error {
+	return w.st.Load().policy.Authorize(p, a, bucket, key)
+}
+
+func (w livePolicy) Grants(p *auth.Principal) []auth.Grant { return w.st.Load().policy.Grants(p) }
 
 // credentialSource adapts *credentials.Cache to proxy.CredentialSource.
 type credentialSource struct{ c *credentials.Cache }
@@ -210,6 +225,10 @@ func cmpOr(a, b string) string {
 // ALIBABA_CLOUD_STS_ENDPOINT (and its region/VPC variables), else the
 // configured region. It trusts the system roots plus ca_file, if set.
 func newSTSClient(sc config.STS, getenv func(string) string) (*credentials.STSClient, error) {
+	// The SDK fills its package-level endpoint map on first use, without
+	// a lock: fill it now, before any cache's goroutine calls STS (serve
+	// runs several caches, and their first calls are concurrent).
+	_ = sdksts.GetEndpointMap()
 	cfg := credentials.STSConfigFromEnv(getenv)
 	switch {
 	case sc.Endpoint != "":

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"time"
+
+	"github.com/ossproxy/ossproxy/admin"
+	"github.com/ossproxy/ossproxy/auth"
+	"github.com/ossproxy/ossproxy/config"
+)
+
+// errReloadRefused wraps every reason a reload left the running
+// configuration in force.
+var errReloadRefused = errors.New("reload refused; the running configuration stays in force")
+
+// authState is what a reload (SIGHUP) replaces as a whole: the
+// authenticator (JWT issuers and keys, proxy-issued access keys) and the
+// policy, built from one configuration. Listeners, buckets, upstream
+// credentials and their caches stay as they are. It is immutable once
+// stored; requests load it once per use through app.state.
+type authState struct {
+	cfg    *config.Config
+	authn  *auth.Authenticator
+	policy *auth.Policy
+	jwks   admin.Checker      // readiness: every JWKS of cfg fetched once
+	stop   context.CancelFunc // ends authn's background JWKS refreshes
+}
+
+// buildAuthState builds the authenticator and policy of cfg. JWKS are
+// fetched through a.jwks, so readiness sees them; their background
+// refreshes last until the state is replaced or the app closed.
+func (a *app) buildAuthState(cfg *config.Config) (*authState, error) {
+	ctx, stop := context.WithCancel(a.authCtx)
+	ac := cfg.AuthConfig()
+	ac.Logger = a.logger.With("component", "auth")
+	ac.Now = a.now
+	ac.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: a.jwks}
+	authn, err := auth.New(ctx, ac)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("building authenticator: %w", err)
+	}
+	pol, err := auth.NewPolicy(cfg.Policy.Rules)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("building policy: %w", err)
+	}
+	var urls []string
+	discovered := 0
+	for _, is := range cfg.Auth.Issuers {
+		switch {
+		case is.JWKSURL != "":
+			if u, err := url.Parse(is.JWKSURL); err == nil {
+				urls = append(urls, u.Scheme+"://"+u.Host+u.Path)
+			}
+		case is.Discovery:
+			discovered++
+		}
+	}
+	return &authState{cfg: cfg, authn: authn, policy: pol, jwks: a.jwks.JWKSFetched(urls, discovered), stop: stop}, nil
+}
+
+// reload reads the configuration file again and, if it is valid and its
+// authenticator builds, puts its auth section and policy in force for the
+// next request; requests in flight finish under the state they started
+// with. Otherwise it logs why (file:line for configuration errors) and
+// returns an error wrapping errReloadRefused: the running state stays.
+// Changes to other sections are logged as needing a restart. reload is
+// called from serve's loop only, never concurrently with itself.
+func (a *app) reload(load func() (*config.Config, error)) error {
+	cfg, err := load()
+	if err == nil {
+		var st *authState
+		if st, err = a.buildAuthState(cfg); err == nil {
+			old := a.state.Swap(st)
+			old.stop()
+			var restart []string
+			for _, f := range []struct {
+				name     string
+				old, new any
+			}{
+				{"listeners", a.cfg.Listeners, cfg.Listeners}, {"buckets", a.cfg.Proxy, cfg.Proxy},
+				{"credentials", a.cfg.Credentials, cfg.Credentials}, {"logging", a.cfg.Logging, cfg.Logging},
+				{"limits", a.cfg.Limits, cfg.Limits}, {"admin", a.cfg.Admin, cfg.Admin}, {"vend", a.cfg.Vend, cfg.Vend},
+			} {
+				if !reflect.DeepEqual(f.old, f.new) {
+					restart = append(restart, f.name)
+				}
+			}
+			a.logger.Info("configuration reloaded", "config", cfg.File, "issuers", len(cfg.Auth.Issuers),
+				"access_keys", len(cfg.Auth.AccessKeys), "rules", len(cfg.Policy.Rules))
+			if len(restart) > 0 {
+				a.logger.Warn("configuration changes that need a restart were not applied", "sections", restart)
+			}
+			return nil
+		}
+	}
+	a.logger.Error("configuration reload refused; the running configuration stays in force", "config", a.cfg.File, "error", err.Error())
+	return fmt.Errorf("reloading %s: %w: %w", a.cfg.File, errReloadRefused, err)
+}
