@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ossproxy/ossproxy/signer"
 )
@@ -111,5 +114,103 @@ func BenchmarkHandlerGetAccessLog(b *testing.B) {
 		if w.Code != 200 || w.Body.Len() != 4096 {
 			b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
 		}
+	}
+}
+
+// staleOnceUpstream answers the first request with OSS's
+// SecurityTokenExpired and the others with 200, recording each request's
+// headers.
+type staleOnceUpstream struct {
+	mu   sync.Mutex
+	seen []http.Header
+}
+
+func (u *staleOnceUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	u.mu.Lock()
+	u.seen = append(u.seen, r.Header.Clone())
+	n := len(u.seen)
+	u.mu.Unlock()
+	status, body := 200, "ok"
+	if n == 1 {
+		status, body = 403, "<Error><Code>SecurityTokenExpired</Code></Error>"
+	}
+	return &http.Response{StatusCode: status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{},
+		ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+// TestHandlerRetrySignsAfresh checks the in-place signing of the Handler's
+// own upstream request: the retry after a stale-token answer carries only
+// the new credentials' headers (no leftover x-oss-security-token), and the
+// inbound request is never modified.
+func TestHandlerRetrySignsAfresh(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodPut} {
+		t.Run(method, func(t *testing.T) {
+			cfg := Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}}}
+			sts := signer.Credentials{AccessKeyID: "STS.old", AccessKeySecret: "s1", SecurityToken: "tok-old"}
+			static := signer.Credentials{AccessKeyID: "LTAInew", AccessKeySecret: "s2"}
+			var mu sync.Mutex
+			cur := sts
+			up := &staleOnceUpstream{}
+			h, err := New(Options{
+				Config: cfg, Authenticator: testAuthn, Authorizer: prefixAuthz,
+				Credentials: CredentialFuncs{
+					RetrieveFunc: func(context.Context) (signer.Credentials, error) {
+						mu.Lock()
+						defer mu.Unlock()
+						return cur, nil
+					},
+					InvalidateFunc: func(signer.Credentials) { mu.Lock(); cur = static; mu.Unlock() },
+				},
+				// A signer that only sets headers: the Transport, not the
+				// signer, must drop the first attempt's token.
+				Signer: RequestSignerFunc(func(_ context.Context, r *http.Request, c signer.Credentials, _ Target, _ time.Time) error {
+					r.Header.Set("Authorization", "TEST "+c.AccessKeyID)
+					if c.SecurityToken != "" {
+						r.Header.Set("X-Oss-Security-Token", c.SecurityToken)
+					}
+					return nil
+				}),
+				Upstream: up,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body io.Reader
+			if method == http.MethodPut {
+				body = strings.NewReader("payload") // a server request body: no GetBody, not replayable
+			}
+			req := httptest.NewRequest(method, "/bkt/ok/k", body)
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			req.Header.Set("X-Oss-Meta-A", "1")
+			before := req.Header.Clone()
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+
+			if !equalHeader(req.Header, before) {
+				t.Errorf("inbound header changed: %v", req.Header)
+			}
+			if len(up.seen) == 0 || up.seen[0].Get("X-Oss-Security-Token") != "tok-old" {
+				t.Fatalf("first upstream request %v, want the STS token", up.seen)
+			}
+			if method == http.MethodPut { // a streamed body is not replayed: OSS's answer passes through
+				if w.Code != 403 || len(up.seen) != 1 {
+					t.Errorf("status %d after %d upstream requests, want the 403 once", w.Code, len(up.seen))
+				}
+				return
+			}
+			if w.Code != 200 || len(up.seen) != 2 {
+				t.Fatalf("status %d after %d upstream requests, want 200 after 2", w.Code, len(up.seen))
+			}
+			retry := up.seen[1]
+			if v, ok := retry["X-Oss-Security-Token"]; ok {
+				t.Errorf("retry still carries x-oss-security-token %q", v)
+			}
+			if a := retry.Get("Authorization"); a != "TEST LTAInew" {
+				t.Errorf("retry Authorization %q, want the new key's", a)
+			}
+			if retry.Get("X-Oss-Meta-A") != "1" {
+				t.Errorf("retry lost x-oss-meta-a: %v", retry)
+			}
+		})
 	}
 }

@@ -179,7 +179,7 @@ type state struct {
 	api    bool // served by Options.API
 	err    error
 	rec    recorder // the response writer, allocated with the state
-	upURL  url.URL  // the upstream URL rewrite builds
+	upURL  url.URL  // the upstream URL rewrite builds; the Transport signs its request in place
 }
 
 // CallerFromContext returns the authenticated caller of the request whose

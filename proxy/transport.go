@@ -106,7 +106,8 @@ var staleCredentialCodes = map[string]bool{
 // it once more with new credentials; otherwise it passes the response
 // through untouched (the bytes it peeked at are put back).
 //
-// RoundTrip never mutates the request it is given and closes its body on
+// RoundTrip never mutates the request it is given (except the Handler's
+// own upstream request, which it signs in place) and closes its body on
 // every error. The request's context must carry a Target (WithTarget).
 // Transport is safe for concurrent use; do not change its fields after
 // first use.
@@ -134,7 +135,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req.Body)
 		return nil, ErrNoTarget
 	}
-	resp, creds, err := t.send(req, tgt, req.Body)
+	first := signClone
+	if st, ok := req.Context().Value(targetKey{}).(*state); ok && req.URL == &st.upURL {
+		first = signInPlace // the Handler's own upstream request (its rewrite set this URL)
+	}
+	resp, creds, err := t.send(req, tgt, req.Body, first)
 	if err != nil {
 		return nil, err
 	}
@@ -156,21 +161,52 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	resp.Body.Close()
-	resp, _, err = t.send(req, tgt, body)
+	retry := signClone
+	if first == signInPlace {
+		retry = signCloneUnsigned // req carries the first attempt's signature
+	}
+	resp, _, err = t.send(req, tgt, body, retry)
 	return resp, err
 }
 
-// send signs a clone of req carrying body with freshly retrieved
-// credentials and sends it.
-func (t *Transport) send(req *http.Request, tgt Target, body io.ReadCloser) (*http.Response, signer.Credentials, error) {
+// How send signs.
+const (
+	// signClone signs a copy of req: RoundTrip never mutates its argument.
+	signClone = iota
+	// signInPlace signs req itself. Only for the request the Handler's
+	// rewrite built (the ReverseProxy's private copy, which it does not
+	// reuse), on the first attempt: it saves a second copy of the header.
+	signInPlace
+	// signCloneUnsigned signs a copy of req without the headers a signer
+	// sets, for retrying a request signed in place. The Handler strips
+	// them all from what it forwards (strippedHeaders), so removing them
+	// restores the unsigned request; req itself is not written, as the
+	// upstream transport may still be reading it.
+	signCloneUnsigned
+)
+
+// signerHeaders are the headers a RequestSigner sets.
+var signerHeaders = []string{"Authorization", "X-Oss-Security-Token", "X-Oss-Date", "X-Oss-Content-Sha256", "Date"}
+
+// send signs req (or a copy, see mode) carrying body with freshly
+// retrieved credentials and sends it.
+func (t *Transport) send(req *http.Request, tgt Target, body io.ReadCloser, mode int) (*http.Response, signer.Credentials, error) {
 	ctx := req.Context()
 	creds, err := t.Credentials.Retrieve(ctx)
 	if err != nil {
 		closeBody(body)
 		return nil, creds, fmt.Errorf("retrieving upstream credentials: %w: %w", ErrCredentialsUnavailable, err)
 	}
-	out := cloneForSigning(req)
-	out.Body = body
+	out := req
+	if mode != signInPlace {
+		out = cloneForSigning(req)
+		out.Body = body
+	}
+	if mode == signCloneUnsigned {
+		for _, k := range signerHeaders {
+			delete(out.Header, k)
+		}
+	}
 	now := time.Now
 	if t.Now != nil {
 		now = t.Now
