@@ -64,6 +64,7 @@ type env struct {
 	targets []*target
 	procs   []*exec.Cmd
 	proxy   *exec.Cmd // ossproxy
+	nginx   *exec.Cmd // nginx master
 	stopped bool
 }
 
@@ -223,12 +224,15 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 	if err := writeTemplate(filepath.Join(dir, "ossproxy.yaml"), ossproxyConf, cd); err != nil {
 		return nil, err
 	}
-	if _, err := e.spawn(ctx, "nginx", nil, o.nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf")); err != nil {
+	if e.nginx, err = e.spawn(ctx, "nginx", nil, o.nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf")); err != nil {
 		return nil, err
 	}
 	var extra []string
 	if o.gomaxprocs > 0 {
 		extra = append(extra, "GOMAXPROCS="+strconv.Itoa(o.gomaxprocs))
+	}
+	if o.gogc != "" {
+		extra = append(extra, "GOGC="+o.gogc)
 	}
 	if e.proxy, err = e.spawn(ctx, "ossproxy", extra, o.ossproxy, "serve", "--config", filepath.Join(dir, "ossproxy.yaml")); err != nil {
 		return nil, err
@@ -404,8 +408,15 @@ func (e *env) versions(ctx context.Context) map[string]string {
 			}
 		}
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		v["load"] = strings.Join(strings.Fields(string(b))[:3], " ")
-	}
+	v["load"] = loadavg()
 	return v
+}
+
+// loadavg returns the 1, 5 and 15 minute load averages.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }

@@ -31,6 +31,7 @@ type options struct {
 	rssSize    int64
 	conns      []int
 	gomaxprocs int
+	gogc       string
 	micro      bool
 	microCount int
 	out        string
@@ -39,6 +40,7 @@ type options struct {
 	wrk        string
 	workdir    string
 	keep       bool
+	serve      bool
 }
 
 func main() {
@@ -50,6 +52,7 @@ func main() {
 	bigMiB := flag.Int64("big-mib", 1024, "size of the large GET/PUT object in MiB")
 	rssMiB := flag.Int64("rss-mib", 4096, "size of each of the 4 concurrent transfers in the RSS test, MiB")
 	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS for ossproxy (0: Go's default, the number of cores)")
+	flag.StringVar(&o.gogc, "gogc", "", "GOGC for ossproxy (\"\": Go's default, 100)")
 	flag.BoolVar(&o.micro, "micro", true, "run the Go micro-benchmarks")
 	flag.IntVar(&o.microCount, "micro-count", 5, "go test -count for the micro-benchmarks")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "Markdown file to write (the generated section between its markers is replaced)")
@@ -58,6 +61,7 @@ func main() {
 	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
 	flag.StringVar(&o.workdir, "workdir", "", "working directory (default: a new temporary one, removed at the end)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, logs)")
+	flag.BoolVar(&o.serve, "serve", false, "start the backend, nginx proxy and ossproxy, print each configuration's URL (and header) and wait for Ctrl-C: for profiling by hand")
 	flag.Parse()
 	if quick {
 		o.rounds, o.duration, *bigMiB, *rssMiB, o.microCount = 1, 2*time.Second, 64, 256, 1
@@ -99,8 +103,16 @@ func run(ctx context.Context, log *slog.Logger, o options) (err error) {
 	if err := env.check(ctx); err != nil {
 		return err
 	}
+	if o.serve {
+		for _, t := range env.targets {
+			fmt.Printf("%s\t%s\t%s\t%s\n", t.Name, t.url("GET", smallKey), t.header, t.Desc)
+		}
+		fmt.Printf("ossproxy pid %d, work dir %s; Ctrl-C stops\n", env.proxy.Process.Pid, dir)
+		<-ctx.Done()
+		return nil
+	}
 	var res results
-	res.started = time.Now()
+	res.started, res.loadStart = time.Now(), loadavg()
 	if res.small, err = env.smallGets(ctx, log); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,7 @@ type results struct {
 	rss               rssResult
 	micro             []microResult
 	versions          map[string]string
+	loadStart         string
 }
 
 // rotate returns the targets starting at the i-th, so no configuration
@@ -60,13 +62,21 @@ func (e *env) wrk(ctx context.Context, t *target, conns int, d time.Duration) (w
 	args = append(args, t.url("GET", smallKey))
 	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
+	before := e.usage()
 	out, err := exec.CommandContext(ctx, e.o.wrk, args...).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("%w: wrk %s c=%d: %w: %s", ErrMeasure, t.Name, conns, err, out)
 	}
+	after := e.usage()
 	r, err := parseWrk(string(out))
 	if err != nil {
 		return r, fmt.Errorf("%s c=%d: %w: %s", t.Name, conns, err, out)
+	}
+	if r.Requests > 0 {
+		n := time.Duration(r.Requests)
+		r.ProxyCPU = (after.proxyCPU - before.proxyCPU) / n
+		r.NginxCPU = (after.nginxCPU - before.nginxCPU) / n
+		r.ProxySyscalls = float64(after.proxySyscalls-before.proxySyscalls) / float64(r.Requests)
 	}
 	if r.Errors*1000 > r.Requests {
 		return r, fmt.Errorf("%w: wrk %s c=%d: %d errors in %d requests", ErrMeasure, t.Name, conns, r.Errors, r.Requests)
@@ -150,6 +160,66 @@ func (e *env) bigTransfers(ctx context.Context, log *slog.Logger) (map[string][]
 		}
 	}
 	return res, nil
+}
+
+// usage is a snapshot of the CPU time and system calls of the servers.
+type usage struct {
+	proxyCPU, nginxCPU time.Duration
+	proxySyscalls      int64
+}
+
+// clockTick is USER_HZ, the unit of /proc/pid/stat times (100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// procCPU returns utime+stime of a process from /proc/pid/stat.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from the ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state): utime is field 14, stime 15
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * clockTick
+}
+
+// children returns the pids of a process's children.
+func children(pid int) []int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (e *env) usage() usage {
+	u := usage{proxyCPU: procCPU(e.proxy.Process.Pid)}
+	for _, w := range children(e.nginx.Process.Pid) {
+		u.nginxCPU += procCPU(w)
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", e.proxy.Process.Pid)); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "syscr: "); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				u.proxySyscalls += n
+			} else if v, ok := strings.CutPrefix(l, "syscw: "); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				u.proxySyscalls += n
+			}
+		}
+	}
+	return u
 }
 
 // procStatus reads a kB field (VmRSS, VmHWM) of /proc/pid/status.
@@ -240,9 +310,9 @@ type microResult struct {
 // microBenchmarks are the hot-path benchmarks run by microBench.
 var microBenchmarks = []struct{ pkg, names string }{
 	{"./signer/", "BenchmarkSignV4|BenchmarkVerifyV4"},
-	{"./auth/", "BenchmarkJWTVerifyCached|BenchmarkJWTVerifyUncached|BenchmarkAuthorize"},
+	{"./auth/", "BenchmarkJWTVerifyCached|BenchmarkJWTVerifyUncached|BenchmarkAuthorize|BenchmarkTokenHash"},
 	{"./credentials/", "BenchmarkRetrieve"},
-	{"./proxy/", "BenchmarkHandlerGet|BenchmarkProxyGet|BenchmarkDirectGet"},
+	{"./proxy/", "BenchmarkHandlerGet|BenchmarkHandlerGetSDKHeaders|BenchmarkHandlerGetAccessLog|BenchmarkProxyGet|BenchmarkDirectGet"},
 }
 
 func microBench(ctx context.Context, log *slog.Logger, count int) ([]microResult, error) {

@@ -159,9 +159,13 @@ func writeReport(o options, r *results) error {
 	v := r.versions
 	w("%s\n\n", beginMarker)
 	w("## Latest run\n\n")
-	w("%s, %d cores (%s), load average before the run %s; %s, %s, %s; ossproxy at %s, GOMAXPROCS %s.\n",
-		r.started.UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), v["cpu"], v["load"], v["go"], v["nginx"], v["wrk"],
-		v["commit"], gomaxprocs(o))
+	gogc := o.gogc
+	if gogc == "" {
+		gogc = "default (100)"
+	}
+	w("%s, %d cores (%s), load average %s at the start, %s at the end; %s, %s, %s; ossproxy at %s, GOMAXPROCS %s, GOGC %s.\n",
+		r.started.UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), v["cpu"], r.loadStart, v["load"], v["go"], v["nginx"], v["wrk"],
+		v["commit"], gomaxprocs(o), gogc)
 	w("%d interleaved rounds (the configurations rotate their order each round), wrk runs of %s, %d MiB transfers, RSS test 4 × %d MiB; the run took %s.\n",
 		o.rounds, o.duration, o.bigSize>>20, o.rssSize>>20, r.finished.Sub(r.started).Round(time.Second))
 	w("Each ratio is the median of the per-round ratios (both sides measured minutes apart at most); absolute figures are medians and depend on the machine's load.\n\n")
@@ -197,6 +201,45 @@ func writeReport(o options, r *results) error {
 			w("| %s | %s | %d | %.0f | %s | %s | %.2f | %.2f |\n", t, desc(t), c,
 				r.medianOf(t, c, rps), us(r.medianOf(t, c, p50)), us(r.medianOf(t, c, p99)),
 				median(r.ratios(t, "B", c, rps)), median(r.ratios(t, "B", c, p50)))
+		}
+	}
+	w("\nCPU per request, from /proc around each run (all nginx workers serve both A's backend and B's proxy; " +
+		"the proxy's own cost is nginx(B) − nginx(A) for B and ossproxy's CPU for C and D):\n\n")
+	w("| config | c | nginx CPU/req | ossproxy CPU/req | proxy's own CPU/req | / B | ossproxy syscalls/req |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, c := range o.conns {
+		own := map[string][]float64{}
+		for i := range len(r.small["A"][c]) {
+			base := float64(r.small["A"][c][i].NginxCPU)
+			for _, t := range []string{"B", "C", "D"} {
+				if i >= len(r.small[t][c]) {
+					continue
+				}
+				x := r.small[t][c][i]
+				v := float64(x.ProxyCPU)
+				if t == "B" {
+					v = float64(x.NginxCPU) - base
+				}
+				own[t] = append(own[t], v)
+			}
+		}
+		for _, t := range []string{"A", "B", "C", "D"} {
+			var sys []float64
+			for _, x := range r.small[t][c] {
+				sys = append(sys, x.ProxySyscalls)
+			}
+			ownS, ratio, sysS := "–", "–", "–"
+			if t != "A" {
+				ownS = fmt.Sprintf("%.1f µs", median(own[t])/1e3)
+				if b := median(own["B"]); b > 0 {
+					ratio = fmt.Sprintf("%.2f", median(own[t])/b)
+				}
+			}
+			if t == "C" || t == "D" {
+				sysS = fmt.Sprintf("%.1f", median(sys))
+			}
+			w("| %s | %d | %.1f µs | %.1f µs | %s | %s | %s |\n", t, c,
+				r.medianOf(t, c, func(x wrkResult) float64 { return float64(x.NginxCPU) })/1e3,
+				r.medianOf(t, c, func(x wrkResult) float64 { return float64(x.ProxyCPU) })/1e3, ownS, ratio, sysS)
 		}
 	}
 	w("\nD/C requests/s: %.2f at c=1, %.2f at c=64 (the cost of verifying a V4 signature instead of a cached JWT).\n",

@@ -19,6 +19,12 @@ type wrkResult struct {
 	Requests int64
 	// Errors counts socket errors and non-2xx/3xx responses.
 	Errors int64
+
+	// Measured around the run from /proc, per request: CPU time of
+	// ossproxy and of all nginx workers, and ossproxy's read and write
+	// system calls.
+	ProxyCPU, NginxCPU time.Duration
+	ProxySyscalls      float64
 }
 
 // parseWrk reads the report wrk prints with --latency.
