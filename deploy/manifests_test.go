@@ -258,15 +258,16 @@ func checkDeployment(t *testing.T, bd *bundle, d *appsv1.Deployment) {
 			t.Errorf("%s request %s, limit %s: want both, request ≤ limit", res, req.String(), lim.String())
 		}
 	}
-	// Probes hit the admin listener, whose address the args set.
+	// Probes hit the admin port, where the config's admin listener is
+	// (checked in checkConfig).
 	admin := -1
 	for _, p := range c.Ports {
 		if p.Name == "admin" {
 			admin = int(p.ContainerPort)
 		}
 	}
-	if admin != 9090 || !slices.Contains(c.Args, fmt.Sprintf("--admin-addr=0.0.0.0:%d", admin)) {
-		t.Errorf("admin port %d, args %q: want port admin 9090 and --admin-addr=0.0.0.0:9090", admin, c.Args)
+	if admin != 9090 {
+		t.Errorf("admin port %d: want a port named admin, 9090", admin)
 	}
 	probe := func(name string, p *corev1.Probe, wantPath string) {
 		if p == nil || p.HTTPGet == nil {
@@ -337,7 +338,7 @@ func checkDeployment(t *testing.T, bd *bundle, d *appsv1.Deployment) {
 	if tokenVolume == "" {
 		t.Errorf("nothing mounted at %s", tokenDir)
 	}
-	if !slices.Contains(c.Args, "--config="+configFile) || c.Args[0] != "serve" {
+	if !slices.Equal(c.Args, []string{"serve", "--config=" + configFile}) {
 		t.Errorf("args %q do not serve the mounted config %s", c.Args, configFile)
 	}
 }
@@ -368,8 +369,18 @@ func checkConfig(t *testing.T, bd *bundle, d *appsv1.Deployment, c *corev1.Conta
 		t.Errorf("terminationGracePeriodSeconds %v ≤ preStop %v + shutdown_grace %v: in-flight requests would be killed", grace, preStop, sg)
 	}
 	ports := map[string]bool{}
+	admin := ""
 	for _, p := range c.Ports {
 		ports[fmt.Sprint(p.ContainerPort)] = true
+		if p.Name == "admin" {
+			admin = fmt.Sprint(p.ContainerPort)
+		}
+	}
+	// The kubelet probes the pod IP: the admin listener must not be
+	// loopback-only, and must be on the admin port.
+	if cfg.Admin.Disabled || cfg.Admin.AddressOrDefault() != "0.0.0.0:"+admin || cfg.Admin.Pprof {
+		t.Errorf("admin listener %q (disabled %t, pprof %t): want 0.0.0.0:%s, enabled, no pprof",
+			cfg.Admin.AddressOrDefault(), cfg.Admin.Disabled, cfg.Admin.Pprof, admin)
 	}
 	for _, l := range cfg.Listeners {
 		_, port, _ := strings.Cut(l.Address, ":")
