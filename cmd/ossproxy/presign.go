@@ -136,7 +136,7 @@ func vendBuckets(pc proxy.Config) []vend.Bucket {
 // base credentials. Limits per principal default to 10 presigns/s (burst
 // 50) and 1 STS request/s (burst 5). obs, if not nil, sees every answer.
 // The returned func closes the caches.
-func newVendAPI(cfg *config.Config, pol vend.Authorizer, d credentialDeps, obs vend.Observer) (*vend.Service, func(), error) {
+func newVendAPI(cfg *config.Config, pol vend.Authorizer, d credentialDeps, obs vend.Observer) (*vendAPI, func(), error) {
 	// The caches are built on first use: serving no vend call costs no STS
 	// call. Building them fails only on what config.Load already checked.
 	signing := &lazyCache{build: func() (*credentials.Cache, func(), error) { return buildCredentials(cfg.Credentials, d) }}
@@ -158,7 +158,9 @@ func newVendAPI(cfg *config.Config, pol vend.Authorizer, d credentialDeps, obs v
 		Observer:      obs,
 		Logger:        d.logger,
 	}
+	stsBuckets := o.Buckets
 	if u := vc.Presign.ProxyURL; u != "" {
+		o.Buckets = slices.Clone(o.Buckets)
 		i := slices.IndexFunc(cfg.Auth.AccessKeys, func(k config.AccessKey) bool { return k.ID == vc.Presign.ProxyAccessKey })
 		if i < 0 {
 			closeAll()
@@ -191,12 +193,49 @@ func newVendAPI(cfg *config.Config, pol vend.Authorizer, d credentialDeps, obs v
 		}
 		o.STS = sts
 	}
-	svc, err := vend.New(o)
-	if err != nil {
+	api := &vendAPI{}
+	if vc.Presign.ProxyURL != "" && o.STS != nil {
+		// vend.Bucket has one endpoint: presigned URLs name the proxy,
+		// but STS credentials are for OSS and must name its endpoint.
+		so := o
+		so.Buckets, so.Credentials = stsBuckets, nil
+		if api.sts, err = vend.New(so); err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("building vend API: %w", err)
+		}
+		o.STS = nil
+	}
+	if api.presign, err = vend.New(o); err != nil {
 		closeAll()
 		return nil, nil, fmt.Errorf("building vend API: %w", err)
 	}
-	return svc, closeAll, nil
+	if api.sts == nil {
+		api.sts = api.presign
+	}
+	return api, closeAll, nil
+}
+
+// vendAPI is serve's /_ossproxy/v1/ handler: one vend.Service, or two
+// when presigned URLs name the proxy (vend.presign.proxy_url) while vended
+// STS credentials name OSS. It is safe for concurrent use.
+type vendAPI struct{ presign, sts *vend.Service }
+
+func (v *vendAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == vend.STSPath {
+		v.sts.ServeHTTP(w, r)
+		return
+	}
+	v.presign.ServeHTTP(w, r)
+}
+
+// Presign is vend.Service.Presign of the presign service.
+func (v *vendAPI) Presign(ctx context.Context, p *auth.Principal, in vend.PresignRequest) (*vend.PresignResult, error) {
+	return v.presign.Presign(ctx, p, in)
+}
+
+// Credentials is vend.Service.Credentials of the STS service.
+func (v *vendAPI) Credentials(ctx context.Context, p *auth.Principal, in vend.STSRequest) (*vend.STSResult, error) {
+	return v.sts.Credentials(ctx, p, in)
 }
 
 // rateLimit returns r, or def when r is zero; a rate without a burst

@@ -71,7 +71,7 @@ type app struct {
 	admin    *admin.Handler
 	loaded   admin.Flag          // readiness check "config"
 	jwks     *admin.FetchTracker // the transport JWKS are fetched with
-	vend     *vend.Service
+	vend     *vendAPI
 
 	reloadc    <-chan struct{}
 	load       func() (*config.Config, error)
