@@ -44,7 +44,9 @@ func startServeHooked(t *testing.T, o serveOpts, hooks appHooks) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{logs: newLogSink(), cfg: first.cfg, cancel: cancel, done: make(chan error, 1), addrs: map[string]string{}, cloud: first.cloud}
-	go func() { s.done <- serveWith(ctx, []string{"--config", s.cfg}, func(k string) string { return envs[k] }, s.logs, hooks) }()
+	go func() {
+		s.done <- serveWith(ctx, []string{"--config", s.cfg}, func(k string) string { return envs[k] }, s.logs, hooks)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if s.exited {
