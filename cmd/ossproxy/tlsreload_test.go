@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// copyFile copies src to dst and sets dst's modification time to mtime,
+// so a change is visible whatever the file system's timestamp resolution.
+func copyFile(t *testing.T, src, dst string, mtime time.Time) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(dst, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// leafOf is the DER certificate a TLS server presents at addr.
+func leafOf(t *testing.T, addr string, pool *x509.CertPool) []byte {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatalf("TLS handshake: %v", err)
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].Raw
+}
+
+func readCert(t *testing.T, file string) []byte {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(file, strings.TrimSuffix(file, "cert.pem")+"key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair.Certificate[0]
+}
+
+// TestServeTLSCertificateReload swaps two self-signed certificates on
+// disk under a running serve: new handshakes get the new one; a broken
+// file afterwards leaves it in use, and is logged.
+func TestServeTLSCertificateReload(t *testing.T) {
+	d1, d2, live := t.TempDir(), t.TempDir(), t.TempDir()
+	c1, k1, p1 := writeTestCert(t, d1)
+	c2, k2, _ := writeTestCert(t, d2)
+	pool := p1.Clone()
+	pool.AppendCertsFromPEM(must(os.ReadFile(c2)))
+	cert, key := filepath.Join(live, "cert.pem"), filepath.Join(live, "key.pem")
+	start := time.Now().Add(-time.Hour)
+	copyFile(t, c1, cert, start)
+	copyFile(t, k1, key, start)
+	s := startServe(t, serveOpts{extraListeners: "  - name: tls\n    address: \"127.0.0.1:0\"\n    tls:\n      cert_file: " + cert +
+		"\n      key_file: " + key + "\n      reload_interval: 1ms\n"})
+	addr := s.addrs["tls"]
+	first, second := readCert(t, c1), readCert(t, c2)
+	if !bytes.Equal(leafOf(t, addr, pool), first) {
+		t.Fatal("serving another certificate than the configured one")
+	}
+
+	// Swap: key first, then the certificate (a renewal tool's order).
+	copyFile(t, k2, key, start.Add(time.Minute))
+	copyFile(t, c2, cert, start.Add(time.Minute))
+	swapped := false
+	for range 200 {
+		if bytes.Equal(leafOf(t, addr, pool), second) {
+			swapped = true
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !swapped {
+		t.Fatalf("the new certificate is not served:\n%s", s.logs)
+	}
+	s.waitLog(t, "TLS certificate reloaded", 0)
+
+	// A broken certificate file: the loaded pair stays.
+	if err := os.WriteFile(cert, []byte("-----BEGIN CERTIFICATE-----\nnot base64\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(cert, start.Add(2*time.Minute), start.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if !bytes.Equal(leafOf(t, addr, pool), second) {
+			t.Fatal("a broken certificate file replaced the loaded certificate")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	s.waitLog(t, "TLS certificate changed but does not load; keeping the loaded certificate", 0)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestCertReloaderInterval checks, with an injected clock, that the files
+// are looked at no more often than the interval: a change is picked up by
+// the first handshake after the interval, not before.
+func TestCertReloaderInterval(t *testing.T) {
+	d1, d2, live := t.TempDir(), t.TempDir(), t.TempDir()
+	c1, k1, _ := writeTestCert(t, d1)
+	c2, k2, _ := writeTestCert(t, d2)
+	cert, key := filepath.Join(live, "cert.pem"), filepath.Join(live, "key.pem")
+	mtime := time.Now().Add(-time.Hour)
+	copyFile(t, c1, cert, mtime)
+	copyFile(t, k1, key, mtime)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r, err := newCertReloader(cert, key, 10*time.Second, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func() []byte {
+		c, err := r.GetCertificate(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Certificate[0]
+	}
+	first, second := readCert(t, c1), readCert(t, c2)
+	copyFile(t, c2, cert, mtime.Add(time.Minute))
+	copyFile(t, k2, key, mtime.Add(time.Minute))
+	for _, step := range []struct {
+		advance time.Duration
+		want    []byte
+	}{
+		{0, first},               // just loaded: not looked at again
+		{9 * time.Second, first}, // within the interval
+		{time.Second, second},    // 10s after the load
+		{time.Hour, second},      // unchanged files: the same pair
+	} {
+		now = now.Add(step.advance)
+		if !bytes.Equal(get(), step.want) {
+			t.Fatalf("after %s: wrong certificate", step.advance)
+		}
+	}
+	if _, err := newCertReloader(filepath.Join(live, "missing.pem"), key, time.Second, nil, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("a missing certificate file loaded")
+	}
+}
