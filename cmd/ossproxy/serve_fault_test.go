@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -665,12 +667,20 @@ func TestFaultThousandConnections(t *testing.T) {
 			}
 		}
 	})
+	var newConns atomic.Int64
+	trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
+		if !ci.Reused {
+			newConns.Add(1)
+		}
+	}}
+	lat := make([][]time.Duration, conns)
 	var workers sync.WaitGroup
-	for range conns {
+	for w := range conns {
 		workers.Go(func() {
 			for time.Now().Before(stop) {
-				req, _ := http.NewRequest("GET", s.url+"/data/soak", nil)
+				req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", s.url+"/data/soak", nil)
 				req.Header.Set("Authorization", "Bearer "+tok)
+				start := time.Now()
 				resp, err := client.Do(req)
 				if err == nil {
 					var got []byte
@@ -680,6 +690,7 @@ func TestFaultThousandConnections(t *testing.T) {
 						err = fmt.Errorf("status %d, %d bytes", resp.StatusCode, len(got))
 					}
 				}
+				lat[w] = append(lat[w], time.Since(start))
 				reqs.Add(1)
 				if err != nil {
 					fails.Add(1)
@@ -692,13 +703,21 @@ func TestFaultThousandConnections(t *testing.T) {
 	close(sampler)
 	wg.Wait()
 	mib := func(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
-	t.Logf("%d connections for %v: %d requests (%.0f/s), %d failed; heap in use %s → peak %s, RSS %s → peak %s, peak goroutines %d",
-		conns, d, reqs.Load(), float64(reqs.Load())/d.Seconds(), fails.Load(), mib(heap0), mib(peakHeap.Load()), mib(rss0), mib(peakRSS.Load()), peakG.Load())
+	all := slices.Sorted(slices.Values(slices.Concat(lat...)))
+	pct := func(p float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[min(len(all)-1, int(p*float64(len(all))))].Round(time.Millisecond)
+	}
+	t.Logf("%d clients (%d connections opened) for %v: %d requests (%.0f/s), %d failed; latency p50 %v p99 %v max %v; heap in use %s → peak %s, RSS %s → peak %s, peak goroutines %d",
+		conns, newConns.Load(), d, reqs.Load(), float64(reqs.Load())/d.Seconds(), fails.Load(), pct(0.5), pct(0.99), pct(1),
+		mib(heap0), mib(peakHeap.Load()), mib(rss0), mib(peakRSS.Load()), peakG.Load())
 	if n := fails.Load(); n != 0 {
 		t.Fatalf("%d of %d requests failed; first: %v", n, reqs.Load(), firstErr.Load())
 	}
-	if reqs.Load() < conns {
-		t.Fatalf("only %d requests", reqs.Load())
+	if reqs.Load() < conns || newConns.Load() < conns/2 {
+		t.Fatalf("only %d requests on %d connections", reqs.Load(), newConns.Load())
 	}
 	// Bounded: the working set of 1,000 connections (proxy, emulator and
 	// clients in one process, under -race) stays well under 1 GiB.
