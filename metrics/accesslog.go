@@ -113,7 +113,9 @@ func (h *accessLog) Handle(ctx context.Context, r slog.Record) error {
 			shown = hashKey(key)
 		}
 	}
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	// Collect into a stack buffer and add once: the record grows once.
+	var buf [24]slog.Attr
+	attrs := buf[:0]
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
 		case "key":
@@ -134,17 +136,19 @@ func (h *accessLog) Handle(ctx context.Context, r slog.Record) error {
 				}
 			}
 		}
-		out.AddAttrs(a)
+		attrs = append(attrs, a)
 		return true
 	})
 	if ex != nil {
 		if ex.ttfb >= 0 {
-			out.AddAttrs(slog.Duration("ttfb", ex.ttfb))
+			attrs = append(attrs, slog.Duration("ttfb", ex.ttfb))
 		}
 		if ex.upstreamStatus >= 400 {
-			out.AddAttrs(slog.Int("upstream_status", ex.upstreamStatus), slog.String("upstream_code", ex.upstreamCode))
+			attrs = append(attrs, slog.Int("upstream_status", ex.upstreamStatus), slog.String("upstream_code", ex.upstreamCode))
 		}
 	}
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	out.AddAttrs(attrs...)
 	return h.next.Handle(ctx, out)
 }
 

@@ -63,6 +63,7 @@
 // Middleware counts the request when the handler returns, and
 // AccessLogHandler adds the time to first byte and the upstream error
 // code to the proxy's own access-log record and redacts its key. A
-// request costs three small allocations (context value, request copy,
-// record); ObserveRequest, for a proxy that measures by itself, none.
+// request costs two allocations (the request copy, and the record, which
+// is also the context); ObserveRequest, for a proxy that measures by
+// itself, none.
 package metrics
