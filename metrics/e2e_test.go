@@ -226,11 +226,15 @@ func (e *env) do(t testing.TB, method, target, token string, body []byte, chunke
 	return resp.StatusCode, int(n)
 }
 
-// sdk returns an SDK-v2 client that signs with the proxy-issued key.
-func (e *env) sdk() *oss.Client {
+// sdk returns an SDK-v2 client that signs with the proxy-issued key,
+// with signature V4 or V1.
+func (e *env) sdk(v1 bool) *oss.Client {
 	cfg := oss.LoadDefaultConfig().WithRegion(e.cloud.Region).WithEndpoint(e.proxyURL).
 		WithCredentialsProvider(osscreds.NewStaticCredentialsProvider(proxyKeyID, proxyKeySecret)).
 		WithUsePathStyle(true).WithHttpClient(e.hc).WithRetryMaxAttempts(1)
+	if v1 {
+		cfg = cfg.WithSignatureVersion(oss.SignatureVersionV1)
+	}
 	return oss.NewClient(cfg)
 }
 
@@ -272,25 +276,27 @@ func (e *env) traffic(t *testing.T) (in, out int) {
 			out += n
 		}
 	}
-	// OSS V4 header signatures (SDK) and a V4 presigned URL, with the
+	// OSS V4 and V1 header signatures (SDK) and presigned URLs, with the
 	// proxy-issued access key.
-	c := e.sdk()
 	ctx := t.Context()
-	if _, err := c.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("bob/k"), Body: bytes.NewReader(body[:1000])}); err != nil {
-		t.Fatalf("SDK put: %v", err)
-	}
-	in += 1000
-	pr, err := c.Presign(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("bob/k")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, n := e.do(t, "GET", strings.TrimPrefix(pr.URL, e.proxyURL), "", nil, false)
-	if status != 200 || n != 1000 {
-		t.Fatalf("presigned GET: %d, %d bytes", status, n)
-	}
-	out += n
-	if _, err := c.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("alice/a.bin")}); err == nil {
-		t.Fatal("bob read alice's object")
+	for _, v1 := range []bool{false, true} {
+		c := e.sdk(v1)
+		if _, err := c.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("bob/k"), Body: bytes.NewReader(body[:1000])}); err != nil {
+			t.Fatalf("SDK put (v1 %t): %v", v1, err)
+		}
+		in += 1000
+		pr, err := c.Presign(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("bob/k")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, n := e.do(t, "GET", strings.TrimPrefix(pr.URL, e.proxyURL), "", nil, false)
+		if status != 200 || n != 1000 {
+			t.Fatalf("presigned GET (v1 %t): %d, %d bytes", v1, status, n)
+		}
+		out += n
+		if _, err := c.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("alice/a.bin")}); err == nil {
+			t.Fatal("bob read alice's object")
+		}
 	}
 	return in, out
 }
@@ -357,21 +363,21 @@ func TestScrapeAfterMixedTraffic(t *testing.T) {
 		want   float64
 	}{
 		{"ossproxy_requests_total", L{"method": "PUT", "status_class": "2xx", "bucket": "data", "auth_mode": "jwt"}, 2},
-		{"ossproxy_requests_total", L{"method": "PUT", "status_class": "2xx", "bucket": "data", "auth_mode": "accesskey"}, 1},
+		{"ossproxy_requests_total", L{"method": "PUT", "status_class": "2xx", "bucket": "data", "auth_mode": "accesskey"}, 2},
 		{"ossproxy_requests_total", L{"method": "GET", "status_class": "2xx", "bucket": "data", "auth_mode": "jwt"}, 2},
-		{"ossproxy_requests_total", L{"method": "GET", "status_class": "2xx", "bucket": "data", "auth_mode": "accesskey"}, 1},
+		{"ossproxy_requests_total", L{"method": "GET", "status_class": "2xx", "bucket": "data", "auth_mode": "accesskey"}, 2},
 		{"ossproxy_requests_total", L{"method": "HEAD", "status_class": "4xx", "bucket": "data"}, 1},
 		{"ossproxy_requests_total", L{"status_class": "4xx", "auth_mode": "none"}, 3},
 		{"ossproxy_requests_total", L{"bucket": "other", "status_class": "4xx"}, 1}, // /nosuchbucket
 		{"ossproxy_requests_total", L{"method": "other"}, 1},                        // PATCH
-		{"ossproxy_requests_total", nil, 16},
-		{"ossproxy_request_duration_seconds", nil, 16},
-		{"ossproxy_time_to_first_byte_seconds", nil, 16},
+		{"ossproxy_requests_total", nil, 19},
+		{"ossproxy_request_duration_seconds", nil, 19},
+		{"ossproxy_time_to_first_byte_seconds", nil, 19},
 		{"ossproxy_received_bytes_total", L{"bucket": "data"}, float64(in)},
 		{"ossproxy_sent_bytes_total", L{"bucket": "data"}, 0}, // checked below: ≥ out
 		{"ossproxy_upstream_errors_total", L{"code": "NoSuchKey"}, 2},
 		{"ossproxy_auth_failures_total", L{"stage": "authenticate", "code": "InvalidToken.Malformed"}, 2},
-		{"ossproxy_auth_failures_total", L{"stage": "authorize", "code": "AccessDenied"}, 2},
+		{"ossproxy_auth_failures_total", L{"stage": "authorize", "code": "AccessDenied"}, 3},
 		{"ossproxy_requests_in_flight", nil, 0},
 		{"ossproxy_build_info", L{"version": "test"}, 1},
 	}
@@ -390,8 +396,8 @@ func TestScrapeAfterMixedTraffic(t *testing.T) {
 	if got := sum(mfs, "ossproxy_auth_failures_total", nil); got < 5 {
 		t.Errorf("auth failures %v, want ≥ 5 (missing, 2 malformed, 2 denied)", got)
 	}
-	if got := sum(mfs, "ossproxy_upstream_requests_total", L{"status_class": "2xx"}); got != 7 {
-		t.Errorf("upstream 2xx = %v, want 7", got)
+	if got := sum(mfs, "ossproxy_upstream_requests_total", L{"status_class": "2xx"}); got != 9 {
+		t.Errorf("upstream 2xx = %v, want 9", got)
 	}
 	if got := sum(mfs, "ossproxy_token_cache_hits_total", nil); got < 1 {
 		t.Errorf("token cache hits = %v, want ≥ 1", got)
