@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	osscreds "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// drainSize is the upload TestServeSignalsRealBinary drains on SIGTERM.
+const drainSize = 500 << 20
+
+// gatedReader passes r through until gateAt bytes were read, then signals
+// reached and blocks until open is closed: the test decides when the rest
+// of the body flows.
+type gatedReader struct {
+	r       io.Reader
+	n       int64
+	gateAt  int64
+	once    sync.Once
+	reached chan struct{}
+	open    chan struct{}
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if g.n >= g.gateAt {
+		g.once.Do(func() { close(g.reached) })
+		<-g.open
+	} else if rest := g.gateAt - g.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	return n, err
+}
+
+// TestServeSignalsRealBinary runs the built binary: `ossproxy emulator`
+// and `ossproxy serve` as child processes. SIGHUP with a broken file is
+// refused (logged with file:line) and the proxy keeps serving. Then a 500
+// MiB upload, from a seeded PRNG, is held mid-body while the proxy gets
+// SIGTERM: /readyz turns 503, new connections are refused, the upload
+// completes with the right sha256 at the emulator, and serve exits 0.
+func TestServeSignalsRealBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and streams 500 MiB")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ossproxy")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("building ossproxy: %v", err)
+	}
+
+	emu := exec.CommandContext(t.Context(), bin, "emulator", "-json", "-bucket", "drain", "-ca-out", filepath.Join(dir, "ca.pem"),
+		"-dir", filepath.Join(dir, "objects"))
+	emuOut, err := emu.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu.Stderr = os.Stderr
+	if err := emu.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Process.Signal(syscall.SIGTERM); emu.Wait() })
+	var info emulatorInfo
+	line, err := bufio.NewReader(emuOut).ReadString('\n')
+	if err != nil || json.Unmarshal([]byte(line), &info) != nil {
+		t.Fatalf("emulator output %q: %v", line, err)
+	}
+
+	const hmac = "drain-test-hmac-secret-0123456789abcdef"
+	cfg := fmt.Sprintf(`listeners:
+  - name: main
+    address: "127.0.0.1:0"
+auth:
+  issuers:
+    - issuer: %[1]s
+      audiences: [%[2]s]
+      algorithms: [HS256]
+      hmac_secret: ${HMAC}
+policy:
+  rules:
+    - subjects: [drainer]
+      buckets: [drain]
+      actions: [read, write]
+buckets:
+  - name: drain
+    endpoint: %[3]s
+    region: %[4]s
+    allow_insecure_http: true
+credentials:
+  source: assume_role
+  role_arn: %[5]s
+  base:
+    source: static
+    access_key_id: ${ADMIN_ID}
+    access_key_secret: ${ADMIN_SECRET}
+  sts:
+    endpoint: %[6]s
+    ca_file: ca.pem
+logging:
+  level: info
+limits:
+  shutdown_grace: 2m
+admin:
+  address: "127.0.0.1:0"
+`, tIssuer, tAudience, info.OSSEndpoint, info.Region, info.RoleARN, info.STSEndpoint)
+	cfgPath := filepath.Join(dir, "ossproxy.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{logs: newLogSink()}
+	srv := exec.CommandContext(t.Context(), bin, "serve", "--config", cfgPath)
+	srv.Env = append(os.Environ(), "HMAC="+hmac, "ADMIN_ID="+info.AccessKeyID, "ADMIN_SECRET="+info.AccessKeySecret)
+	srv.Stderr = s.logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{}) // closed when Wait returned waitErr
+	var waitErr error
+	go func() {
+		waitErr = srv.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		srv.Process.Kill()
+		<-exited
+	})
+	s.waitLog(t, "listening", 0)
+	proxyAddr := s.logs.records("listening")[0]["addr"].(string)
+	proxyURL, adminURL := "http://"+proxyAddr, s.adminURL(t)
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": tIssuer, "aud": tAudience, "sub": "drainer", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString([]byte(hmac))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := func() (int, string) {
+		resp, err := http.Get(adminURL + "/readyz")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i := 0; ; i++ {
+		if code, _ := ready(); code == 200 {
+			break
+		}
+		if i == 200 {
+			code, body := ready()
+			t.Fatalf("/readyz: %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// SIGHUP, the real signal, with a broken file: refused, still serving.
+	bad := strings.Replace(cfg, "actions: [read, write]", "actions: [read, fly]", 1)
+	badLine := 1 + strings.Count(bad[:strings.Index(bad, "fly")], "\n")
+	if err := os.WriteFile(cfgPath, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	const refused = "configuration reload refused; the running configuration stays in force"
+	s.waitLog(t, refused, 0)
+	if e := s.logs.records(refused)[0]["error"].(string); !strings.Contains(e, cfgPath+":"+strconv.Itoa(badLine)+":") {
+		t.Fatalf("refusal %q does not name line %d", e, badLine)
+	}
+	if code, b := do(t, "PUT", proxyURL+"/drain/small.txt", token, strings.NewReader("still serving")); code != 200 {
+		t.Fatalf("PUT after the refused reload: %d %s", code, b)
+	}
+
+	// The upload, held after 64 MiB.
+	upHash := sha256.New()
+	gate := &gatedReader{
+		r:      io.TeeReader(io.LimitReader(rand.NewChaCha8([32]byte{7, 7, 7}), drainSize), upHash),
+		gateAt: 64 << 20, reached: make(chan struct{}), open: make(chan struct{}),
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "PUT", proxyURL+"/drain/big.bin", io.NopCloser(gate))
+	req.ContentLength = drainSize
+	req.Header.Set("Authorization", "Bearer "+token)
+	type result struct {
+		code int
+		body string
+		err  error
+		at   time.Time
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{err: err, at: time.Now()}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{code: resp.StatusCode, body: string(b), at: time.Now()}
+	}()
+	select {
+	case <-gate.reached:
+	case r := <-done:
+		t.Fatalf("upload ended before the gate: %+v", r)
+	case <-time.After(time.Minute):
+		t.Fatal("upload did not reach 64 MiB")
+	}
+	start := time.Now()
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// /readyz turns 503 while the upload drains.
+	drained := false
+	for range 200 {
+		if code, body := ready(); code == 503 && strings.Contains(body, "shutdown") {
+			drained = true
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !drained {
+		code, body := ready()
+		t.Fatalf("/readyz during the drain: %d %s", code, body)
+	}
+	refusedConn := false
+	for range 200 {
+		c, err := net.DialTimeout("tcp", proxyAddr, time.Second)
+		if err != nil {
+			refusedConn = true
+			break
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !refusedConn {
+		t.Error("new connections still accepted during the drain")
+	}
+	select {
+	case <-exited:
+		t.Fatalf("serve exited (%v) before the upload finished", waitErr)
+	default:
+	}
+	close(gate.open)
+	r := <-done
+	if r.err != nil || r.code != 200 {
+		t.Fatalf("drained upload: %d %s %v", r.code, r.body, r.err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit after the drain")
+	}
+	exitAt := time.Now()
+	if waitErr != nil || srv.ProcessState.ExitCode() != 0 {
+		t.Fatalf("serve exit after SIGTERM: %v (code %d)", waitErr, srv.ProcessState.ExitCode())
+	}
+	if exitAt.Before(r.at) {
+		t.Fatal("serve exited before the upload was answered")
+	}
+	t.Logf("SIGTERM at 64 MiB; the upload's remaining %d MiB drained, answered %s after the signal; exit 0 %s after it",
+		(drainSize-(64<<20))>>20, r.at.Sub(start).Round(time.Millisecond), exitAt.Sub(start).Round(time.Millisecond))
+
+	// The object, read from the emulator directly with its own key.
+	c := oss.NewClient(oss.LoadDefaultConfig().WithRegion(info.Region).WithEndpoint(info.OSSEndpoint).WithRetryMaxAttempts(1).
+		WithCredentialsProvider(osscreds.NewStaticCredentialsProvider(info.AccessKeyID, info.AccessKeySecret)))
+	obj, err := c.GetObject(t.Context(), &oss.GetObjectRequest{Bucket: oss.Ptr("drain"), Key: oss.Ptr("big.bin")})
+	if err != nil {
+		t.Fatalf("GetObject from the emulator: %v", err)
+	}
+	downHash := sha256.New()
+	n, err := io.Copy(downHash, obj.Body)
+	obj.Body.Close()
+	if err != nil || n != drainSize {
+		t.Fatalf("GetObject: %d bytes, %v", n, err)
+	}
+	if string(downHash.Sum(nil)) != string(upHash.Sum(nil)) {
+		t.Fatal("the object at the emulator differs from the upload (sha256)")
+	}
+}
