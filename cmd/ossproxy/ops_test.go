@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -452,5 +453,56 @@ func TestServeReload(t *testing.T) {
 	}
 	if len(s.logs.records("configuration changes that need a restart were not applied")) != 0 {
 		t.Error("a policy and auth change was reported as needing a restart")
+	}
+}
+
+// TestCheckConfigOpsSections: check-config reports bad admin and vend
+// values with their file:line, and serve refuses a bad --admin-addr.
+func TestCheckConfigOpsSections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ops.yaml")
+	text := good(t) + `admin:
+  address: "127.0.0.1"
+vend:
+  presign:
+    max_expiry: 200h
+    proxy_url: https://proxy.example.com
+    proxy_access_key: nope
+  sts:
+    max_duration: 5m
+    rate_limit:
+      burst: -1
+`
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(string) string { return "" }
+	var out, errOut bytes.Buffer
+	err := run(t.Context(), []string{"check-config", "--config", path}, getenv, &out, &errOut)
+	if exitCode(err) != 1 {
+		t.Fatalf("exit %d: %v", exitCode(err), err)
+	}
+	want := []string{
+		path + `:21: admin address "127.0.0.1" is not host:port`,
+		path + `:24: max_expiry 200h0m0s is not between 1s and 168h`,
+		path + `:26: proxy_access_key "nope" is not an id in auth.access_keys`,
+		path + `:28: max_duration 5m0s is not whole seconds between 15m and 12h`,
+		path + `:30: burst -1 must not be negative`,
+	}
+	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); len(got) != len(want) {
+		t.Errorf("%d problems reported, want %d:\n%s", len(got), len(want), out.String())
+	}
+	for _, w := range want {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("missing %q in:\n%s", w, out.String())
+		}
+	}
+
+	goodPath := filepath.Join(t.TempDir(), "good.yaml")
+	if err := os.WriteFile(goodPath, []byte(good(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = run(t.Context(), []string{"serve", "--config", goodPath, "--admin-addr", "nonsense"}, getenv, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), `--admin-addr: `+goodPath+`: admin address "nonsense" is not host:port`) {
+		t.Fatalf("serve --admin-addr nonsense: %v", err)
 	}
 }
