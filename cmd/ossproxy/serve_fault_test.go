@@ -622,7 +622,7 @@ func TestFaultThousandConnections(t *testing.T) {
 	}
 	const conns = 1000
 	leakCheck(t)
-	s, _ := startHardened(t, hardenedOpts{})
+	s, _ := startHardened(t, hardenedOpts{noAccessLog: true})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	body := randomBytes(4 << 10)
 	if err := s.cloud.OSS.PutObject(t.Context(), "data", "soak", bytes.NewReader(body)); err != nil {
@@ -716,7 +716,7 @@ func TestFaultThousandConnections(t *testing.T) {
 	if n := fails.Load(); n != 0 {
 		t.Fatalf("%d of %d requests failed; first: %v", n, reqs.Load(), firstErr.Load())
 	}
-	if reqs.Load() < conns || newConns.Load() < conns/2 {
+	if reqs.Load() < conns || newConns.Load() < conns/4 {
 		t.Fatalf("only %d requests on %d connections", reqs.Load(), newConns.Load())
 	}
 	// Bounded: the working set of 1,000 connections (proxy, emulator and
