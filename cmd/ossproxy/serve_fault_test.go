@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/goleak"
 
-	"github.com/ossproxy/ossproxy/admin"
 	"github.com/ossproxy/ossproxy/osstest"
 )
 
@@ -65,19 +65,16 @@ func getStatus(ctx context.Context, url, tok string) (int, string, error) {
 }
 
 // TestFaultSTSUnreachableAtStart: STS resets every connection while serve
-// starts. Serving starts anyway, the credentials readiness check (the one
-// /readyz runs) fails with the refresh error, requests get 503
-// ServiceUnavailable without reaching OSS, and once STS answers again the
-// proxy heals by itself. (TestServeSTSUnavailableAtStart covers STS
+// starts. Serving starts anyway, /readyz on the admin listener is 503
+// naming the credentials check, requests get 503 ServiceUnavailable
+// without reaching OSS, and once STS answers again the proxy heals by
+// itself and /readyz is 200. (TestServeSTSUnavailableAtStart covers STS
 // answering 503.)
 func TestFaultSTSUnreachableAtStart(t *testing.T) {
 	leakCheck(t)
 	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
 	outage := cloud.Faults.Add(osstest.EndpointSTS, osstest.Fault{Reset: true})
-	var (
-		mu    sync.Mutex
-		built *app
-	)
+	adminAddr := make(chan net.Addr, 1)
 	s := startHardenedWith(t, hardenedOpts{cloud: cloud, credentials: `
 credentials:
   source: assume_role
@@ -92,19 +89,42 @@ credentials:
   cache:
     retry_min: 50ms
     retry_max: 200ms
-`}, appHooks{Handler: func(a *app, next http.Handler) http.Handler {
-		mu.Lock()
-		built = a
-		mu.Unlock()
-		return next
-	}})
-	mu.Lock()
-	ready := admin.CredentialsCheck(built.creds.Stats)
-	mu.Unlock()
+`}, appHooks{AdminReady: func(a net.Addr) { adminAddr <- a }})
+	var readyz string
+	select {
+	case a := <-adminAddr:
+		readyz = "http://" + a.String() + "/readyz?format=json"
+	case <-time.After(10 * time.Second):
+		t.Fatal("no admin listener")
+	}
+	// ready returns /readyz's status and the names of its failed checks.
+	ready := func() (int, []string) {
+		resp, err := http.Get(readyz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc struct {
+			Checks []struct {
+				Name string `json:"name"`
+				OK   bool   `json:"ok"`
+			} `json:"checks"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+			t.Fatalf("/readyz: %v", err)
+		}
+		var failed []string
+		for _, c := range doc.Checks {
+			if !c.OK {
+				failed = append(failed, c.Name)
+			}
+		}
+		return resp.StatusCode, failed
+	}
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	s.waitLog(t, "refreshing credentials failed", 1)
-	if err := ready.Check(t.Context()); !errors.Is(err, admin.ErrNotReady) {
-		t.Fatalf("readiness during the outage: %v", err)
+	if code, failed := ready(); code != 503 || !slices.Equal(failed, []string{"credentials"}) {
+		t.Fatalf("/readyz during the outage: %d, failed checks %v", code, failed)
 	}
 	code, body, err := getStatus(t.Context(), s.url+"/data/?list-type=2", tok)
 	if err != nil || code != 503 || errorCode(body) != "ServiceUnavailable" {
@@ -115,8 +135,8 @@ credentials:
 	}
 	outage.Remove()
 	s.waitLog(t, "credentials refreshed", 0)
-	if err := ready.Check(t.Context()); err != nil {
-		t.Fatalf("readiness after STS came back: %v", err)
+	if code, failed := ready(); code != 200 || len(failed) != 0 {
+		t.Fatalf("/readyz after STS came back: %d, failed checks %v", code, failed)
 	}
 	if code, body, err := getStatus(t.Context(), s.url+"/data/?list-type=2", tok); err != nil || code != 200 {
 		t.Fatalf("after STS came back: %d %s %v", code, body, err)
