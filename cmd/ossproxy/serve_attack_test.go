@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,7 +26,6 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/ossproxy/ossproxy/config"
 	"github.com/ossproxy/ossproxy/osstest"
 	"github.com/ossproxy/ossproxy/signer"
 )
@@ -221,7 +219,9 @@ virtual_host_suffixes: [oss.local]
 logging:
   format: json
   level: debug
-` + adminSection() + o.extra
+admin:
+  address: "127.0.0.1:0" # never the fixed default: tests share the machine
+` + o.extra
 	path := filepath.Join(dir, "ossproxy.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -287,17 +287,6 @@ func (d dropAccessLog) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return d.w.Write(p)
-}
-
-// adminSection moves the admin listener, where the configuration has one,
-// off its fixed default port to an ephemeral one: tests and other
-// processes share the machine. (Reflection, so the file builds whether or
-// not config.Config has an Admin section.)
-func adminSection() string {
-	if _, ok := reflect.TypeFor[config.Config]().FieldByName("Admin"); !ok {
-		return ""
-	}
-	return "admin:\n  address: \"127.0.0.1:0\"\n"
 }
 
 func (s *server) addr() string { return strings.TrimPrefix(s.url, "http://") }
