@@ -65,12 +65,14 @@ type env struct {
 	procs   []*exec.Cmd
 	proxy   *exec.Cmd // ossproxy
 	nginx   *exec.Cmd // nginx master
+	admin   string    // ossproxy's admin URL
 	stopped bool
 }
 
 type confData struct {
 	Dir                    string
 	Backend, Front, Ossprx int
+	Admin                  int // ossproxy's admin listener (metrics, pprof)
 	HMAC, KeySecret        string
 }
 
@@ -155,6 +157,9 @@ credentials:
 logging:
   format: json
   level: info
+admin:
+  address: "127.0.0.1:{{.Admin}}"
+  pprof: true
 `))
 
 func freePort() (int, error) {
@@ -213,7 +218,7 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 		}
 	}
 	cd := confData{Dir: dir, HMAC: randHex(32), KeySecret: randHex(20)}
-	for _, p := range []*int{&cd.Backend, &cd.Front, &cd.Ossprx} {
+	for _, p := range []*int{&cd.Backend, &cd.Front, &cd.Ossprx, &cd.Admin} {
 		if *p, err = freePort(); err != nil {
 			return nil, err
 		}
@@ -237,7 +242,8 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 	if e.proxy, err = e.spawn(ctx, "ossproxy", extra, o.ossproxy, "serve", "--config", filepath.Join(dir, "ossproxy.yaml")); err != nil {
 		return nil, err
 	}
-	for _, p := range []int{cd.Backend, cd.Front, cd.Ossprx} {
+	e.admin = "http://127.0.0.1:" + strconv.Itoa(cd.Admin)
+	for _, p := range []int{cd.Backend, cd.Front, cd.Ossprx, cd.Admin} {
 		if err := waitPort(ctx, p); err != nil {
 			return nil, err
 		}
@@ -399,7 +405,7 @@ func (e *env) versions(ctx context.Context) map[string]string {
 	v["nginx"] = out(e.o.nginx, "-v")
 	v["wrk"] = out(e.o.wrk, "-v")
 	v["go"] = out("go", "version")
-	v["commit"] = out("git", "rev-parse", "--short", "HEAD")
+	v["commit"] = out("git", "describe", "--always", "--dirty", "--abbrev=7")
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, val, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {

@@ -107,7 +107,7 @@ func run(ctx context.Context, log *slog.Logger, o options) (err error) {
 		for _, t := range env.targets {
 			fmt.Printf("%s\t%s\t%s\t%s\n", t.Name, t.url("GET", smallKey), t.header, t.Desc)
 		}
-		fmt.Printf("ossproxy pid %d, work dir %s; Ctrl-C stops\n", env.proxy.Process.Pid, dir)
+		fmt.Printf("ossproxy pid %d, profiles at %s/debug/pprof/, work dir %s; Ctrl-C stops\n", env.proxy.Process.Pid, env.admin, dir)
 		<-ctx.Done()
 		return nil
 	}
