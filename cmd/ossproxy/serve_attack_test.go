@@ -778,6 +778,7 @@ func TestAttackOperations(t *testing.T) {
 		{name: "list with a dot-dot prefix", method: "GET", target: "/data/?prefix=alice/../", header: []string{auth}, status: 403, code: "AccessDenied"},
 		{name: "list a prefix lookalike", method: "GET", target: "/data/?prefix=alic", header: []string{auth}, status: 403, code: "AccessDenied"},
 		{name: "list with two prefixes", method: "GET", target: "/data/?prefix=alice/&prefix=", header: []string{auth}, status: 400},
+		{name: "list with a second, encoded prefix name", method: "GET", target: "/data/?prefix=alice/&%70refix=", header: []string{auth}, status: 400, code: "InvalidURI"},
 		{name: "list with a ';' separated prefix", method: "GET", target: "/data/?prefix=alice/;prefix=", header: []string{auth}, status: 400},
 		{name: "list versions of a forbidden prefix", method: "GET", target: "/data/?versions&prefix=private/", header: []string{auth}, status: 403, code: "AccessDenied"},
 		{name: "list uploads of the whole bucket", method: "GET", target: "/data/?uploads", header: []string{auth}, status: 403, code: "AccessDenied"},
