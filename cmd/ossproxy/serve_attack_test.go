@@ -384,6 +384,8 @@ func TestAttackJWT(t *testing.T) {
 	}
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	good := j.sign(t, nil, nil)
+	keyHost := newCanary(t) // where a token's key URL points; the proxy must never connect
+	keyURL := "http://" + keyHost.ln.Addr().String() + "/jwks"
 	parts := strings.Split(good, ".")
 	tests := []struct {
 		name, token, code string
@@ -403,7 +405,9 @@ func TestAttackJWT(t *testing.T) {
 		{"kid that points nowhere", j.sign(t, nil, map[string]any{"kid": "nowhere"}), "InvalidToken.UnknownKeyId"},
 		{"kid that is a path", j.sign(t, nil, map[string]any{"kid": "../../../../etc/passwd"}), "InvalidToken.UnknownKeyId"},
 		{"kid that is a URL", j.sign(t, nil, map[string]any{"kid": "http://169.254.169.254/latest"}), "InvalidToken.UnknownKeyId"},
-		{"jku header pointing elsewhere", j.sign(t, jwt.MapClaims{"sub": "root"}, map[string]any{"kid": "evil", "jku": "http://127.0.0.1:1/jwks"}), "InvalidToken.UnknownKeyId"},
+		{"jku header pointing elsewhere", j.sign(t, jwt.MapClaims{"sub": "root"}, map[string]any{"kid": "evil", "jku": keyURL}), "InvalidToken.UnknownKeyId"},
+		{"x5u header pointing elsewhere", j.sign(t, jwt.MapClaims{"sub": "root"}, map[string]any{"kid": "evil2", "x5u": keyURL}), "InvalidToken.UnknownKeyId"},
+		{"embedded jwk header", j.sign(t, jwt.MapClaims{"sub": "root"}, map[string]any{"kid": "evil3", "jwk": map[string]any{"kty": "RSA", "n": "AQAB", "e": "AQAB"}}), "InvalidToken.UnknownKeyId"},
 		{"tampered payload", parts[0] + "." + b64(`{"iss":"`+rsaIssuer+`","aud":"`+tAudience+`","sub":"root","exp":`+fmt.Sprint(now.Add(time.Hour).Unix())+`}`) + "." + parts[2], "InvalidToken.Signature"},
 		{"oversized", j.sign(t, jwt.MapClaims{"pad": strings.Repeat("x", 12<<10)}, nil), "InvalidToken.TooLarge"},
 		{"JWE-shaped, 5 parts", b64(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":"k1"}`) + "..aaaa.bbbb.cccc", "InvalidToken.Malformed"},
@@ -444,6 +448,9 @@ func TestAttackJWT(t *testing.T) {
 	}
 	if len(seen) < 10 {
 		t.Errorf("only %d distinct outcomes: %v", len(seen), seen)
+	}
+	if n := keyHost.conns.Load(); n != 0 {
+		t.Errorf("the proxy fetched a key URL named by a token (%d connections)", n)
 	}
 
 	// The good token works (so the refusals above are not a broken issuer).
