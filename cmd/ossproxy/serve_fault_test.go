@@ -451,7 +451,7 @@ func TestFaultClientDisconnect(t *testing.T) {
 	leakCheck(t)
 	s, _ := startHardened(t, hardenedOpts{})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
-	big := randomBytes(8 << 20)
+	big := randomBytes(32 << 20) // far more than loopback socket buffers hold
 	if err := s.cloud.OSS.PutObject(t.Context(), "data", "big", bytes.NewReader(big)); err != nil {
 		t.Fatal(err)
 	}
