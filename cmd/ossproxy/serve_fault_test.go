@@ -443,10 +443,10 @@ func TestFaultOSSUploadErrors(t *testing.T) {
 	})
 }
 
-// TestFaultClientDisconnect: the client goes away mid-upload and
-// mid-download. The upstream request is canceled (the partial upload is
-// not committed; the download's access-log record ends in an error), and
-// no goroutine outlives the test.
+// TestFaultClientDisconnect: the client goes away mid-upload, while OSS
+// hangs, and mid-download. The upstream request is canceled (the partial
+// upload is not committed; the hung request ends; the download's access-log
+// record ends in an error), and no goroutine outlives the test.
 func TestFaultClientDisconnect(t *testing.T) {
 	leakCheck(t)
 	s, _ := startHardened(t, hardenedOpts{})
@@ -483,6 +483,21 @@ func TestFaultClientDisconnect(t *testing.T) {
 		s.waitLog(t, "request", logged)
 		if _, err := s.cloud.OSS.ObjectSHA256("data", "partial"); err == nil {
 			t.Fatal("the partial upload was committed")
+		}
+	})
+
+	t.Run("while OSS hangs", func(t *testing.T) {
+		inj := s.cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Hang: true, Match: func(r *http.Request) bool { return r.URL.Path == "/data/hang" }})
+		defer inj.Remove()
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		logged := len(s.logs.records("request"))
+		if code, _, err := getStatus(ctx, s.url+"/data/hang", tok); err == nil {
+			t.Fatalf("a hanging upstream answered %d", code)
+		}
+		s.waitLog(t, "request", logged) // the proxy finished the request: the upstream call was canceled
+		if inj.Fired() != 1 {
+			t.Fatalf("fault fired %d times", inj.Fired())
 		}
 	})
 
