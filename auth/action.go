@@ -24,8 +24,9 @@ const (
 	// ListParts. The key is the list's prefix parameter.
 	ActionList
 	// ActionWrite: PutObject, AppendObject, PostObject, multipart upload
-	// (initiate, upload part, complete, abort), PutSymlink, object ACL and
-	// tagging changes, RestoreObject, and the target of a copy.
+	// (initiate, upload part, complete, abort), PutSymlink, object tagging
+	// changes, RestoreObject, and the target of a copy. Changing an ACL
+	// also needs ActionACL.
 	ActionWrite
 	// ActionDelete: DeleteObject, DeleteMultipleObjects (each key), DeleteObjectTagging.
 	ActionDelete
@@ -37,6 +38,15 @@ const (
 	ActionBucketWrite
 	// ActionServiceList: ListBuckets (GetService).
 	ActionServiceList
+	// ActionACL: changing an ACL, needed in addition to ActionWrite or
+	// ActionBucketWrite: PutObjectAcl, PutBucketAcl, and any request
+	// carrying an x-oss-object-acl or x-oss-acl header (PutObject,
+	// CopyObject, InitiateMultipartUpload, PutSymlink, PutBucket…). It is
+	// scoped by key prefix like the object actions; for a bucket ACL the
+	// key is "", so only a rule covering the whole bucket grants it.
+	// Only "*" grants it besides naming it: a writer cannot make what it
+	// writes public.
+	ActionACL
 
 	actionEnd
 	// ActionAll is every action.
@@ -54,9 +64,10 @@ var actionNames = [...]struct {
 	{ActionBucketRead, "bucket-read"},
 	{ActionBucketWrite, "bucket-write"},
 	{ActionServiceList, "service-list"},
+	{ActionACL, "acl"},
 }
 
-const objectActions = ActionRead | ActionList | ActionWrite | ActionDelete
+const objectActions = ActionRead | ActionList | ActionWrite | ActionDelete | ActionACL
 
 // String returns the config name of a single action ("read", "bucket-read",
 // …), "*" for ActionAll, or the names of a set joined by "|".
@@ -84,7 +95,8 @@ func (a Action) String() string {
 }
 
 // ParseAction parses a config name: one of "read", "list", "write",
-// "delete", "bucket-read", "bucket-write", "service-list", or "*" for all.
+// "delete", "bucket-read", "bucket-write", "service-list", "acl", or "*"
+// for all.
 func ParseAction(s string) (Action, error) {
 	if s == "*" {
 		return ActionAll, nil

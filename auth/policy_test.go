@@ -367,3 +367,44 @@ func ExamplePolicy_Authorize() {
 	// users/bob/a.txt: 403 AccessDenied
 	// [{home users/alice/ read|list|write}]
 }
+
+// TestACLAction: write does not include acl; acl is scoped by prefix like
+// the object actions, a bucket ACL (empty key) needs the whole bucket, and
+// "*" grants it.
+func TestACLAction(t *testing.T) {
+	pol, err := NewPolicy([]Rule{
+		{Name: "writer", Subjects: []string{"w"}, Buckets: []string{"b"}, Prefixes: []string{"w/"}, Actions: []Action{ActionWrite}},
+		{Name: "publisher", Subjects: []string{"p"}, Buckets: []string{"b"}, Prefixes: []string{"pub/"}, Actions: []Action{ActionWrite, ActionACL}},
+		{Name: "bucket admin", Subjects: []string{"a"}, Buckets: []string{"b"}, Actions: []Action{ActionBucketWrite, ActionACL}},
+		{Name: "root", Subjects: []string{"root"}, Buckets: []string{"*"}, Actions: []Action{ActionAll}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := func(sub string) *Principal { return &Principal{Name: sub, Mode: ModeJWT, Subject: sub} }
+	tests := []struct {
+		sub, key string
+		allowed  bool
+	}{
+		{"w", "w/x", false},
+		{"p", "pub/x", true},
+		{"p", "w/x", false},
+		{"p", "", false},
+		{"a", "", true},
+		{"a", "any/key", true},
+		{"root", "", true},
+		{"root", "k", true},
+	}
+	for _, tc := range tests {
+		err := pol.Authorize(who(tc.sub), ActionACL, "b", tc.key)
+		if (err == nil) != tc.allowed {
+			t.Errorf("%s acl on %q: %v, want allowed=%v", tc.sub, tc.key, err, tc.allowed)
+		}
+	}
+	if err := pol.Authorize(who("w"), ActionWrite, "b", "w/x"); err != nil {
+		t.Errorf("writer write: %v", err)
+	}
+	if a, err := ParseAction("acl"); err != nil || a != ActionACL || ActionAll&ActionACL == 0 {
+		t.Errorf("ParseAction(acl) = %v, %v", a, err)
+	}
+}

@@ -28,7 +28,8 @@ const (
 	ActionList
 	// ActionWrite creates or changes objects: PutObject, CopyObject
 	// target, AppendObject, multipart upload operations, PutSymlink,
-	// object ACL and tagging changes, RestoreObject.
+	// PutObjectAcl, object tagging changes, RestoreObject. An ACL change
+	// also needs ActionACL.
 	ActionWrite
 	// ActionDelete: DeleteObject, each key of DeleteMultipleObjects,
 	// DeleteObjectTagging.
@@ -41,10 +42,15 @@ const (
 	ActionBucketWrite
 	// ActionServiceList is ListBuckets; authorized with empty bucket and key.
 	ActionServiceList
+	// ActionACL changes an ACL, in addition to ActionWrite or
+	// ActionBucketWrite: PutObjectAcl (the object's key), PutBucketAcl
+	// (empty key), and any request with an x-oss-object-acl or x-oss-acl
+	// header (the request's key, empty for bucket requests).
+	ActionACL
 )
 
 // String returns "read", "list", "write", "delete", "bucket-read",
-// "bucket-write" or "service-list".
+// "bucket-write", "service-list" or "acl".
 func (a Action) String() string {
 	switch a {
 	case ActionRead:
@@ -61,6 +67,8 @@ func (a Action) String() string {
 		return "bucket-write"
 	case ActionServiceList:
 		return "service-list"
+	case ActionACL:
+		return "acl"
 	}
 	return fmt.Sprintf("Action(%#x)", uint16(a))
 }
@@ -234,6 +242,9 @@ func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Ope
 	if err != nil {
 		return nil, fmt.Errorf("classifying: %w", err)
 	}
+	if changesACL(r, op) {
+		op.Checks = append(op.Checks, Check{Action: ActionACL, Bucket: rte.Bucket, Key: rte.Key})
+	}
 	if op.CopySource == "" && r.Header.Get("X-Oss-Copy-Source") != "" {
 		return nil, fmt.Errorf("classifying: %w: x-oss-copy-source on %s", ErrInvalidArgument, op.Name)
 	}
@@ -251,6 +262,26 @@ func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Ope
 		op.Body = body
 	}
 	return op, nil
+}
+
+// aclHeaders set an ACL on whatever the request creates or changes:
+// x-oss-object-acl on PutObject, CopyObject, AppendObject,
+// InitiateMultipartUpload and PutSymlink; x-oss-acl on PutBucket.
+var aclHeaders = []string{"X-Oss-Object-Acl", "X-Oss-Acl"}
+
+// changesACL reports whether op changes an ACL: PutObjectAcl,
+// PutBucketAcl, or any request that carries an ACL header, even empty
+// (what OSS makes of it is not the proxy's to guess).
+func changesACL(r *http.Request, op *Operation) bool {
+	if op.Name == "PutObjectAcl" || op.Name == "PutBucket:acl" {
+		return true
+	}
+	for _, h := range aclHeaders {
+		if _, ok := r.Header[h]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func classifyService(method, selector string) (*Operation, error) {

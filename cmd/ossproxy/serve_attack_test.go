@@ -825,6 +825,13 @@ func TestAttackOperations(t *testing.T) {
 		{name: "PostObject form upload", method: "POST", target: "/data/", header: []string{auth, "Content-Type: multipart/form-data; boundary=b"}, body: "--b\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nprivate/x\r\n--b--\r\n", status: 403, code: "AccessDenied"},
 		{name: "two sub-resources", method: "GET", target: "/data/alice/x?acl&symlink", header: []string{auth}, status: 400},
 		{name: "sub-resource hidden by case", method: "GET", target: "/data/private/x?ACL", header: []string{auth}, status: 403, code: "AccessDenied"},
+		// A writer cannot change ACLs (the acl action is separate).
+		{name: "PutObjectAcl on an own key", method: "PUT", target: "/data/alice/x?acl", header: []string{auth, "x-oss-object-acl: public-read"}, status: 403, code: "AccessDenied"},
+		{name: "PutObject with x-oss-object-acl", method: "PUT", target: "/data/alice/x", header: []string{auth, "x-oss-object-acl: public-read"}, body: "x", status: 403, code: "AccessDenied"},
+		{name: "PutObject with x-oss-acl", method: "PUT", target: "/data/alice/x", header: []string{auth, "X-OSS-ACL: public-read-write"}, body: "x", status: 403, code: "AccessDenied"},
+		{name: "CopyObject with x-oss-object-acl", method: "PUT", target: "/data/alice/y", header: []string{auth, "x-oss-copy-source: /data/alice/x", "x-oss-object-acl: public-read"}, status: 403, code: "AccessDenied"},
+		{name: "InitiateMultipartUpload with x-oss-object-acl", method: "POST", target: "/data/alice/mp?uploads", header: []string{auth, "x-oss-object-acl: public-read"}, status: 403, code: "AccessDenied"},
+		{name: "PutSymlink with x-oss-object-acl", method: "PUT", target: "/data/alice/link?symlink", header: []string{auth, "x-oss-symlink-target: alice/x", "x-oss-object-acl: public-read"}, status: 403, code: "AccessDenied"},
 	})
 }
 
