@@ -42,6 +42,8 @@ credentials:
   source: static
   access_key_id: ` + cloud.Admin.AccessKeyID + `
   access_key_secret: ${SECRET}
+admin:
+  address: "127.0.0.1:0"
 `
 	getenv := func(k string) string { return map[string]string{"SECRET": cloud.Admin.AccessKeySecret}[k] }
 	cfg, err := config.Parse("hooks.yaml", []byte(text), config.Options{Getenv: getenv})
