@@ -3,17 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,13 +37,22 @@ import (
 // listener and its metrics, reloads, and TLS certificate reloads.
 
 // startServeHooked is startServe with hooks: it writes the configuration
-// through startServe (and stops that first run), then serves the same file
-// with hooks until the test ends.
-func startServeHooked(t *testing.T, o serveOpts, hooks appHooks) *server {
+// through startServe (and stops that first run), applies edit to the file
+// if not nil, then serves it with hooks until the test ends.
+func startServeHooked(t *testing.T, o serveOpts, hooks appHooks, edit func(string) string) *server {
 	t.Helper()
 	first := startServe(t, o)
 	if err := first.stop(t); err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		text, err := os.ReadFile(first.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(first.cfg, []byte(edit(string(text))), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	envs := map[string]string{"HMAC": tHMAC, "ADMIN_ID": first.cloud.Admin.AccessKeyID, "ADMIN_SECRET": first.cloud.Admin.AccessKeySecret}
 	for k, v := range o.env {
@@ -364,7 +379,7 @@ func TestServeAdminMetrics(t *testing.T) {
 // next request; an upload streaming through the reload completes.
 func TestServeReload(t *testing.T) {
 	reload := make(chan struct{})
-	s := startServeHooked(t, serveOpts{}, appHooks{Reload: reload})
+	s := startServeHooked(t, serveOpts{}, appHooks{Reload: reload}, nil)
 	orig, err := os.ReadFile(s.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -504,5 +519,79 @@ vend:
 	err = run(t.Context(), []string{"serve", "--config", goodPath, "--admin-addr", "nonsense"}, getenv, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), `--admin-addr: `+goodPath+`: admin address "nonsense" is not host:port`) {
 		t.Fatalf("serve --admin-addr nonsense: %v", err)
+	}
+}
+
+// TestServeReadyzJWKS: with a JWKS issuer whose keys are unavailable at
+// start, /readyz fails naming the jwks check (and only it); once the JWKS
+// answer and a token makes the proxy fetch them, it passes and the token
+// is accepted.
+func TestServeReadyzJWKS(t *testing.T) {
+	key, err := rsa.GenerateKey(crand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up atomic.Bool
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		e := big.NewInt(int64(key.E)).Bytes()
+		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
+			"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+			"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()), "e": base64.RawURLEncoding.EncodeToString(e),
+		}}})
+	}))
+	t.Cleanup(jwks.Close)
+	const iss = "https://jwks.test"
+	s := startServeHooked(t, serveOpts{}, appHooks{}, func(text string) string {
+		return strings.Replace(text, "  token_query_param:", "    - issuer: "+iss+"\n      audiences: [ossproxy]\n      algorithms: [RS256]\n"+
+			"      jwks_url: "+jwks.URL+"/jwks.json\n      allow_insecure_http: true\n      min_refresh_interval: 10ms\n  token_query_param:", 1)
+	})
+	admin := s.adminURL(t)
+	readyz := func() (int, string) {
+		code, b := do(t, "GET", admin+"/readyz", "", nil)
+		return code, string(b)
+	}
+	// Wait until the credentials check passes, so only jwks can fail.
+	for i := 0; ; i++ {
+		code, body := readyz()
+		if code == 200 {
+			t.Fatalf("/readyz passed without the JWKS: %s", body)
+		}
+		if strings.Contains(body, "[+]credentials") {
+			if !strings.Contains(body, "[-]jwks") || !strings.Contains(body, "[+]config") || strings.Count(body, "[-]") != 1 {
+				t.Fatalf("/readyz: %s", body)
+			}
+			break
+		}
+		if i == 200 {
+			t.Fatalf("/readyz: %d %s", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	up.Store(true)
+	unsigned := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+		"iss": iss, "aud": tAudience, "sub": "root", "exp": time.Now().Add(time.Hour).Unix(),
+	})
+	unsigned.Header["kid"] = "k1"
+	tok, err := unsigned.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := false
+	for range 100 {
+		if code, _ := do(t, "GET", s.url+"/data/?list-type=2", tok, nil); code == 200 {
+			ok = true
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !ok {
+		t.Fatalf("the RS256 token is refused after the JWKS came up:\n%s", s.logs)
+	}
+	if code, body := readyz(); code != 200 {
+		t.Fatalf("/readyz after the JWKS were fetched: %d %s", code, body)
 	}
 }
