@@ -205,15 +205,21 @@ func NewClassifier(rt *Router) *Classifier { return &Classifier{router: rt} }
 // and for a non-streaming operation without Content-Length at most
 // MaxBufferedBody, and returns the bytes in Operation.Body; PutObject,
 // UploadPart and AppendObject bodies are never read.
-// Unknown sub-resources and methods are denied: errors wrap
-// ErrUnsupported, ErrMethodNotAllowed, ErrInvalidArgument,
+// Unknown sub-resources and methods are denied, and so are upload
+// callbacks unless the bucket sets AllowCallbacks: errors wrap
+// ErrCallbackDenied, ErrUnsupported, ErrMethodNotAllowed, ErrInvalidArgument,
 // ErrInvalidURI, ErrMissingContentLength, ErrMalformedXML,
 // ErrEntityTooLarge or ErrDenied (a copy source outside the configured
 // buckets).
 func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Operation, error) {
+	if hasCallback(r, rte) {
+		if b, ok := c.router.bucket(rte.Bucket); !ok || !b.AllowCallbacks {
+			return nil, fmt.Errorf("classifying: %w", ErrCallbackDenied)
+		}
+	}
 	selector := ""
 	for k := range rte.Query {
-		if valueParams[k] || authQueryParams[k] || contains(ignore, k) {
+		if valueParams[k] || authQueryParams[k] || callbackParams[k] || contains(ignore, k) {
 			continue
 		}
 		if selector != "" {
@@ -262,6 +268,30 @@ func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Ope
 		op.Body = body
 	}
 	return op, nil
+}
+
+// Upload callbacks: OSS POSTs to a URL the caller chose once the upload
+// completes. The query forms are those of presigned URLs; the x-oss-
+// forms as query parameters are refused the same way.
+var (
+	callbackHeaders = []string{"X-Oss-Callback", "X-Oss-Callback-Var"}
+	callbackParams  = map[string]bool{"callback": true, "callback-var": true, "x-oss-callback": true, "x-oss-callback-var": true}
+)
+
+// hasCallback reports whether r asks for an upload callback, in a header
+// (even empty) or a query parameter.
+func hasCallback(r *http.Request, rte Route) bool {
+	for _, h := range callbackHeaders {
+		if _, ok := r.Header[h]; ok {
+			return true
+		}
+	}
+	for k := range callbackParams {
+		if rte.Query.Has(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // aclHeaders set an ACL on whatever the request creates or changes:

@@ -80,3 +80,52 @@ func FuzzWatermarkKeys(f *testing.F) {
 		}
 	})
 }
+
+// TestClassifyCallbacks: an upload callback makes OSS POST to a URL the
+// caller chose, so it is refused unless the bucket opts in.
+func TestClassifyCallbacks(t *testing.T) {
+	cfg := testConfig()
+	cfg.Buckets[1].AllowCallbacks = true // "other"
+	rt, err := NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClassifier(rt)
+	cb := base64.URLEncoding.EncodeToString([]byte(`{"callbackUrl":"http://169.254.169.254/","callbackBody":"x"}`))
+	tests := []struct {
+		name, method, target string
+		header               map[string]string
+		err                  error
+		op                   string
+	}{
+		{name: "header", method: "PUT", target: "/bkt/a", header: map[string]string{"X-Oss-Callback": cb}, err: ErrCallbackDenied},
+		{name: "empty header", method: "PUT", target: "/bkt/a", header: map[string]string{"X-Oss-Callback": ""}, err: ErrCallbackDenied},
+		{name: "callback-var header", method: "POST", target: "/bkt/a?uploadId=u", header: map[string]string{"X-Oss-Callback-Var": cb}, err: ErrCallbackDenied},
+		{name: "query parameter (presigned)", method: "PUT", target: "/bkt/a?callback=" + cb, err: ErrCallbackDenied},
+		{name: "callback-var query parameter", method: "PUT", target: "/bkt/a?callback-var=" + cb, err: ErrCallbackDenied},
+		{name: "x-oss-callback query parameter", method: "PUT", target: "/bkt/a?x-oss-callback=" + cb, err: ErrCallbackDenied},
+		{name: "on a read", method: "GET", target: "/bkt/a?callback=" + cb, err: ErrCallbackDenied},
+		{name: "on ListBuckets", method: "GET", target: "/", header: map[string]string{"X-Oss-Callback": cb}, err: ErrCallbackDenied},
+		{name: "opted-in bucket, header", method: "PUT", target: "/other/a", header: map[string]string{"X-Oss-Callback": cb, "X-Oss-Callback-Var": cb}, op: "PutObject"},
+		{name: "opted-in bucket, query", method: "POST", target: "/other/a?uploadId=u&callback=" + cb + "&callback-var=" + cb, op: "CompleteMultipartUpload"},
+		{name: "no callback", method: "PUT", target: "/bkt/a", op: "PutObject"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rawRequest(t, tc.method, "proxy.local", tc.target)
+			for k, v := range tc.header {
+				r.Header.Set(k, v)
+			}
+			op, err := classifyRequest(c, rt, r, nil)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if err == nil && op.Name != tc.op {
+				t.Fatalf("op %s, want %s", op.Name, tc.op)
+			}
+			if tc.err != nil && (ErrCallbackDenied.Status() != 403 || ErrCallbackDenied.Code() != "AccessDenied") {
+				t.Fatalf("answer %d %s", ErrCallbackDenied.Status(), ErrCallbackDenied.Code())
+			}
+		})
+	}
+}

@@ -53,6 +53,12 @@ type BucketConfig struct {
 	Hosts []string `yaml:"hosts"`
 	// AllowInsecureHTTP allows an http:// Endpoint (tests, osstest).
 	AllowInsecureHTTP bool `yaml:"allow_insecure_http"`
+	// AllowCallbacks lets requests for this bucket carry an upload
+	// callback (x-oss-callback or x-oss-callback-var headers, callback or
+	// callback-var query parameters): after the upload OSS itself POSTs to
+	// a URL the caller chose, from OSS's network. False (the default)
+	// refuses such requests with 403 AccessDenied.
+	AllowCallbacks bool `yaml:"allow_callbacks"`
 }
 
 // Config is the routing configuration of a Handler. It is read-only once

@@ -210,6 +210,7 @@ buckets:
     region: ` + cloud.Region + `
     signature_version: v1
     allow_insecure_http: true
+    allow_callbacks: true
   - name: secret
     endpoint: ` + cloud.OSSURL + `
     region: ` + cloud.Region + `
@@ -832,6 +833,45 @@ func TestAttackOperations(t *testing.T) {
 		{name: "CopyObject with x-oss-object-acl", method: "PUT", target: "/data/alice/y", header: []string{auth, "x-oss-copy-source: /data/alice/x", "x-oss-object-acl: public-read"}, status: 403, code: "AccessDenied"},
 		{name: "InitiateMultipartUpload with x-oss-object-acl", method: "POST", target: "/data/alice/mp?uploads", header: []string{auth, "x-oss-object-acl: public-read"}, status: 403, code: "AccessDenied"},
 		{name: "PutSymlink with x-oss-object-acl", method: "PUT", target: "/data/alice/link?symlink", header: []string{auth, "x-oss-symlink-target: alice/x", "x-oss-object-acl: public-read"}, status: 403, code: "AccessDenied"},
+	})
+}
+
+// TestAttackCallbacks: an upload callback makes OSS itself POST to a URL
+// the caller chose (SSRF from OSS's network, data exfiltration). Refused
+// with 403 before the emulator unless the bucket sets allow_callbacks;
+// forwarded to it for a bucket that does ("other").
+func TestAttackCallbacks(t *testing.T) {
+	s, _ := startHardened(t, hardenedOpts{})
+	alice := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "alice"})
+	root := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "root"})
+	cb := base64.StdEncoding.EncodeToString([]byte(`{"callbackUrl":"http://169.254.169.254/latest/meta-data","callbackBody":"bucket=${bucket}"}`))
+	q := url.QueryEscape(cb)
+	complete := "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"x\"</ETag></Part></CompleteMultipartUpload>"
+	runRefused(t, s, []refusedCase{
+		{name: "x-oss-callback on PutObject", method: "PUT", target: "/data/alice/x", header: []string{alice, "x-oss-callback: " + cb}, body: "x", status: 403, code: "AccessDenied"},
+		{name: "x-oss-callback-var alone", method: "PUT", target: "/data/alice/x", header: []string{alice, "x-oss-callback-var: " + cb}, body: "x", status: 403, code: "AccessDenied"},
+		{name: "empty x-oss-callback", method: "PUT", target: "/data/alice/x", header: []string{alice, "x-oss-callback:"}, body: "x", status: 403, code: "AccessDenied"},
+		{name: "callback on CompleteMultipartUpload", method: "POST", target: "/data/alice/mp?uploadId=u1", header: []string{alice, "X-OSS-CALLBACK: " + cb}, body: complete, status: 403, code: "AccessDenied"},
+		{name: "callback query parameter", method: "PUT", target: "/data/alice/x?callback=" + q, header: []string{alice}, body: "x", status: 403, code: "AccessDenied"},
+		{name: "callback-var query parameter", method: "PUT", target: "/data/alice/x?callback-var=" + q, header: []string{alice}, body: "x", status: 403, code: "AccessDenied"},
+		{name: "even root, on a bucket without allow_callbacks", method: "PUT", target: "/data/root/x", header: []string{root, "x-oss-callback: " + cb}, body: "x", status: 403, code: "AccessDenied"},
+	})
+	t.Run("message", func(t *testing.T) {
+		resp := rawExchange(t, s.addr(), rawRequest("PUT", "/data/alice/x", s.addr(), []string{alice, "x-oss-callback: " + cb}, "x"))
+		if len(resp) != 1 || !strings.Contains(resp[0].Body, "upload callbacks are not enabled") {
+			t.Fatalf("responses %+v, want the callback refusal", resp)
+		}
+	})
+	t.Run("opted-in bucket forwards", func(t *testing.T) {
+		before := s.upstreamRequests()
+		resp := rawExchange(t, s.addr(), rawRequest("PUT", "/other/root/cb", s.addr(), []string{root, "x-oss-callback: " + cb}, "x"))
+		if len(resp) != 1 {
+			t.Fatalf("%d responses", len(resp))
+		}
+		up := s.upstreamSince(before)
+		if len(up) != 1 || up[0].Header.Get("X-Oss-Callback") != cb {
+			t.Fatalf("upstream saw %+v, want the PUT with its callback", up)
+		}
 	})
 }
 
