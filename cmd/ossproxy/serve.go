@@ -250,13 +250,28 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	// Certificates first: nothing is served unless every listener can be.
+	certs := make([]*certReloader, len(lns))
+	for i, l := range a.cfg.Listeners {
+		if l.TLS == nil {
+			continue
+		}
+		if certs[i], err = newCertReloader(l.TLS.CertFile, l.TLS.KeyFile, l.TLS.ReloadIntervalOrDefault(), a.now,
+			a.logger.With("listener", l.DisplayName())); err != nil {
+			closeAll()
+			return err
+		}
+	}
 	var adminLn net.Listener
 	if !a.cfg.Admin.Disabled {
 		var lc net.ListenConfig
 		if adminLn, err = lc.Listen(ctx, "tcp", a.cfg.Admin.AddressOrDefault()); err != nil {
-			for _, ln := range lns {
-				ln.Close()
-			}
+			closeAll()
 			return fmt.Errorf("listening on admin address %s: %w", a.cfg.Admin.AddressOrDefault(), err)
 		}
 	}
@@ -277,18 +292,8 @@ func (a *app) serve(ctx context.Context) error {
 			BaseContext:       func(net.Listener) context.Context { return withListener(context.WithoutCancel(ctx), li) },
 			ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 		}
-		if l.TLS != nil {
-			cr, err := newCertReloader(l.TLS.CertFile, l.TLS.KeyFile, l.TLS.ReloadIntervalOrDefault(), a.now, a.logger.With("listener", li.name))
-			if err != nil {
-				for _, ln := range lns {
-					ln.Close()
-				}
-				if adminLn != nil {
-					adminLn.Close()
-				}
-				return err
-			}
-			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cr.GetCertificate}
+		if certs[i] != nil {
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs[i].GetCertificate}
 		}
 		servers[i], addrs[i] = srv, ln.Addr()
 		tlsOn := l.TLS != nil

@@ -5,11 +5,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ossproxy/ossproxy/config"
 )
 
 // copyFile copies src to dst and sets dst's modification time to mtime,
@@ -150,5 +153,34 @@ func TestCertReloaderInterval(t *testing.T) {
 	}
 	if _, err := newCertReloader(filepath.Join(live, "missing.pem"), key, time.Second, nil, slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("a missing certificate file loaded")
+	}
+}
+
+// TestServeTLSCertificateGone: a certificate that disappeared between
+// loading the configuration and serving stops serve before it serves
+// anything (Ready is never called).
+func TestServeTLSCertificateGone(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, _ := writeTestCert(t, dir)
+	text := strings.Replace(good(t), `  - address: "127.0.0.1:0"`, `  - address: "127.0.0.1:0"
+  - address: "127.0.0.1:0"
+    tls:
+      cert_file: `+cert+`
+      key_file: `+key, 1) + "admin:\n  address: \"127.0.0.1:0\"\n"
+	cfg, err := config.Parse(filepath.Join(dir, "c.yaml"), []byte(text), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(t.Context(), cfg, appDeps{getenv: func(string) string { return "" }, logger: slog.New(slog.DiscardHandler),
+		hooks: appHooks{Ready: func([]net.Addr) { t.Error("Ready called") }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if err := os.Remove(cert); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.serve(t.Context()); err == nil || !strings.Contains(err.Error(), "reading TLS certificate") {
+		t.Fatalf("serve: %v", err)
 	}
 }
