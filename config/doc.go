@@ -1,5 +1,6 @@
 // Package config reads ossproxy's YAML configuration file: listeners,
-// authentication, policy, buckets, upstream credentials, logging and limits.
+// authentication, policy, buckets, upstream credentials, logging, limits,
+// the admin listener and the vend API.
 //
 //	cfg, err := config.Load("/etc/ossproxy/config.yaml", config.Options{Getenv: os.Getenv})
 //	if err != nil {
@@ -22,8 +23,9 @@
 // file name and line: anonymous access on a listener that is not loopback
 // or unix, an issuer without pinned algorithms, "none", a short HMAC
 // secret, a plain-http JWKS URL (unless allow_insecure_http), buckets
-// without a region, duplicate listeners, rules naming unknown buckets, and
-// fields that belong to another credentials source.
+// without a region, duplicate listeners, rules naming unknown buckets,
+// fields that belong to another credentials source, an admin address that
+// is a proxy listener's, and vend limits outside what OSS and STS accept.
 //
 // The package reads files and the injected environment only; it starts
 // nothing and keeps no state.

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +147,37 @@ func TestAdminNotOnProxyPort(t *testing.T) {
 	if err := cfg.ValidateAdmin(); err != nil {
 		t.Fatalf("ValidateAdmin: %v", err)
 	}
+}
+
+// ExampleConfig_ValidateAdmin checks an admin address set after loading,
+// as `ossproxy serve --admin-addr` does.
+func ExampleConfig_ValidateAdmin() {
+	cfg, err := config.Parse("ossproxy.yaml", []byte(`listeners:
+  - address: "127.0.0.1:8080"
+auth:
+  access_keys:
+    - id: app
+      secret: app-secret
+policy:
+  rules:
+    - access_key_ids: [app]
+      buckets: [photos]
+      actions: [read]
+buckets:
+  - name: photos
+    endpoint: https://oss-cn-hangzhou.aliyuncs.com
+    region: cn-hangzhou
+credentials:
+  source: env
+`), config.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(cfg.Admin.AddressOrDefault())
+	cfg.Admin.Address = "0.0.0.0:8080"
+	fmt.Println(cfg.ValidateAdmin())
+	// Output:
+	// 127.0.0.1:9090
+	// ossproxy.yaml: admin address "0.0.0.0:8080" is also listener 1 (127.0.0.1:8080): the admin listener needs a port of its own
 }
