@@ -375,8 +375,9 @@ func TestServeAdminMetrics(t *testing.T) {
 
 // TestServeReload reloads the configuration file through the hook SIGHUP
 // uses: a file with an error is refused with its file:line and the old
-// policy keeps applying; a good file's policy and access keys apply to the
-// next request; an upload streaming through the reload completes.
+// policy keeps applying; a good file's policy, access keys and JWT issuer
+// key apply to the next request; an upload streaming through the reloads
+// completes.
 func TestServeReload(t *testing.T) {
 	reload := make(chan struct{})
 	s := startServeHooked(t, serveOpts{}, appHooks{Reload: reload}, nil)
@@ -456,6 +457,24 @@ func TestServeReload(t *testing.T) {
 		t.Fatalf("the reloaded access key: %v", err)
 	}
 
+	// Rotate the issuer's HMAC key: old tokens stop working, new ones work.
+	const newHMAC = "rotated-hmac-secret-0123456789abcdef"
+	write(strings.Replace(good, "hmac_secret: ${HMAC}", "hmac_secret: "+newHMAC, 1))
+	reload <- struct{}{}
+	s.waitLog(t, "configuration reloaded", 1)
+	if code := put("alice2/r4"); code != 401 {
+		t.Fatalf("a token signed with the old key after the rotation: %d", code)
+	}
+	rotated, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": tIssuer, "aud": tAudience, "sub": "alice", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString([]byte(newHMAC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, b := do(t, "PUT", s.url+"/data/alice2/r4", rotated, strings.NewReader("x")); code != 200 {
+		t.Fatalf("a token signed with the new key: %d %s", code, b)
+	}
+
 	if _, err := pw.Write(data[len(data)/2:]); err != nil {
 		t.Fatal(err)
 	}
@@ -465,6 +484,9 @@ func TestServeReload(t *testing.T) {
 	}
 	if sum, _ := s.cloud.OSS.ObjectSHA256("data", "alice/inflight.bin"); sum != sha256Hex(data) {
 		t.Fatalf("upload in flight stored with sha256 %q", sum)
+	}
+	if logs := s.logs.String(); strings.Contains(logs, newHMAC) || strings.Contains(logs, newSecret) {
+		t.Error("a reloaded secret is in the log")
 	}
 	if len(s.logs.records("configuration changes that need a restart were not applied")) != 0 {
 		t.Error("a policy and auth change was reported as needing a restart")
