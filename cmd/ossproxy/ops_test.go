@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -488,8 +489,19 @@ func TestServeReload(t *testing.T) {
 	if logs := s.logs.String(); strings.Contains(logs, newHMAC) || strings.Contains(logs, newSecret) {
 		t.Error("a reloaded secret is in the log")
 	}
-	if len(s.logs.records("configuration changes that need a restart were not applied")) != 0 {
+	const restart = "configuration changes that need a restart were not applied"
+	if len(s.logs.records(restart)) != 0 {
 		t.Error("a policy and auth change was reported as needing a restart")
+	}
+	// A change reload does not apply is applied nowhere, and said so.
+	write(strings.Replace(string(orig), "  level: debug", "  level: warn", 1))
+	reload <- struct{}{}
+	s.waitLog(t, restart, 0)
+	if got := s.logs.records(restart)[0]["sections"]; fmt.Sprint(got) != "[logging]" {
+		t.Errorf("sections needing a restart: %v, want [logging]", got)
+	}
+	if len(s.logs.records("configuration reloaded")) != 3 {
+		t.Error("the logging change was not logged at the old level: the logger was replaced")
 	}
 }
 
