@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 )
 
@@ -58,8 +59,9 @@ type AccessLogOptions struct {
 //     0 (a chunked upload has no Content-Length)
 //
 // and shows the "key" attribute as o.Keys says, also where the key
-// appears in the "error" attribute (other keys an error may name, such as
-// a copy source, are not redacted). The proxy already logs
+// appears in the "error" attribute, verbatim or percent-encoded (the proxy
+// keeps the other keys it judges, such as a copy source, out of error
+// text, so none appears there). The proxy already logs
 // request_id, upstream_request_id, method, principal, mode, op, bucket,
 // key, status, bytes_in, bytes_out, duration and error; none of them is a
 // secret, and this handler adds none. Other records pass through
@@ -127,7 +129,7 @@ func (h *accessLog) Handle(ctx context.Context, r slog.Record) error {
 			}
 		case "error":
 			if key != "" && a.Value.Kind() == slog.KindString {
-				a.Value = slog.StringValue(strings.ReplaceAll(a.Value.String(), key, shown))
+				a.Value = slog.StringValue(redactKey(a.Value.String(), key, shown))
 			}
 		case "bytes_in":
 			if ex != nil && a.Value.Kind() == slog.KindInt64 && a.Value.Int64() == 0 {
@@ -150,6 +152,19 @@ func (h *accessLog) Handle(ctx context.Context, r slog.Record) error {
 	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 	out.AddAttrs(attrs...)
 	return h.next.Handle(ctx, out)
+}
+
+// redactKey replaces key in s with shown, also where s holds it
+// percent-encoded as a URL path or query value (an upstream URL in an
+// error).
+func redactKey(s, key, shown string) string {
+	s = strings.ReplaceAll(s, key, shown)
+	for _, enc := range [...]string{(&url.URL{Path: key}).EscapedPath(), url.PathEscape(key), url.QueryEscape(key)} {
+		if enc != key {
+			s = strings.ReplaceAll(s, enc, shown)
+		}
+	}
+	return s
 }
 
 func hashKey(k string) string {

@@ -434,6 +434,34 @@ func TestAccessLogHandlerKeys(t *testing.T) {
 	}
 }
 
+// TestAccessLogRedactsEncodedKeys: an error that names the key as an
+// upstream URL does (percent-encoded) is redacted too.
+func TestAccessLogRedactsEncodedKeys(t *testing.T) {
+	const key = "users/alice/Befund Müller+1.pdf"
+	tests := []struct {
+		name, err string
+	}{
+		{"verbatim", "denied on b/" + key},
+		{"path-encoded", `Put "http://oss.test/b/users/alice/Befund%20M%C3%BCller+1.pdf": connection reset`},
+		{"segment-encoded", "upstream /b/users%2Falice%2FBefund%20M%C3%BCller+1.pdf failed"},
+		{"query-encoded", "source /b/users%2Falice%2FBefund+M%C3%BCller%2B1.pdf"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := slog.New(AccessLogHandler(slog.NewJSONHandler(&buf, nil), AccessLogOptions{Keys: KeyHash}))
+			log.LogAttrs(context.Background(), slog.LevelInfo, "request", slog.String("key", key), slog.String("error", tc.err))
+			out := buf.String()
+			if strings.Contains(out, "Befund") || strings.Contains(out, "M%C3%BCller") {
+				t.Fatalf("key in the record: %s", out)
+			}
+			if !strings.Contains(out, hashKey(key)) {
+				t.Fatalf("no hash in the error: %s", out)
+			}
+		})
+	}
+}
+
 func FuzzPeekErrorCode(f *testing.F) {
 	f.Add([]byte(`<Error><Code>NoSuchKey</Code></Error>`), "")
 	f.Add([]byte(""), base64.StdEncoding.EncodeToString([]byte(`<Error><Code>AccessDenied</Code></Error>`)))

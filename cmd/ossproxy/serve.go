@@ -141,13 +141,17 @@ func newApp(ctx context.Context, cfg *config.Config, d appDeps) (_ *app, err err
 			} else {
 				a.metrics.Vended(ev.Status, ev.Cached)
 			}
-		}))
+		}), func() []config.AccessKey { return a.state.Load().cfg.Auth.AccessKeys })
 		if err != nil {
 			return nil, err
 		}
 		api = a.vend
 	}
-	proxyLogger := slog.New(metrics.AccessLogHandler(d.logger.Handler(), metrics.AccessLogOptions{})).With("component", "proxy")
+	keys := metrics.KeyFull
+	if cfg.Logging.RedactKeys { // the key attribute and any error text naming the key
+		keys = metrics.KeyHash
+	}
+	proxyLogger := slog.New(metrics.AccessLogHandler(d.logger.Handler(), metrics.AccessLogOptions{Keys: keys})).With("component", "proxy")
 	h, err := proxy.New(proxy.Options{
 		Config:         cfg.Proxy,
 		Authenticator:  a.metrics.Authenticator(authenticator{&a.state}),

@@ -123,6 +123,7 @@ type hardenedOpts struct {
 	credentials string // "" : assume_role via the fake STS
 	cloud       *osstest.Cloud
 	extra       string // appended at the end (limits...)
+	logging     string // extra lines of the logging section, e.g. "  redact_keys: true\n"
 	// noAccessLog keeps access-log records out of the test's log buffer
 	// (a soak would otherwise measure the buffer's growth).
 	noAccessLog bool
@@ -220,7 +221,7 @@ virtual_host_suffixes: [oss.local]
 logging:
   format: json
   level: debug
-admin:
+` + o.logging + `admin:
   address: "127.0.0.1:0" # never the fixed default: tests share the machine
 ` + o.extra
 	path := filepath.Join(dir, "ossproxy.yaml")

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -103,19 +101,12 @@ func (w credentialSource) Invalidate(stale signer.Credentials) {
 	w.c.Invalidate(credentials.Credentials{Credentials: stale})
 }
 
-// newLogger builds the process logger from the logging section. With
-// redact_keys, the access log's "key" attribute becomes a short hash.
+// newLogger builds the process logger from the logging section's level
+// and format. redact_keys is applied by the access log's handler
+// (metrics.AccessLogHandler with metrics.KeyHash, in newApp), which also
+// redacts the key where an error names it.
 func newLogger(w io.Writer, lc config.Logging) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: lc.SlogLevel()}
-	if lc.RedactKeys {
-		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == "key" && a.Value.Kind() == slog.KindString && a.Value.String() != "" {
-				sum := sha256.Sum256([]byte(a.Value.String()))
-				return slog.String("key", "sha256:"+hex.EncodeToString(sum[:6]))
-			}
-			return a
-		}
-	}
 	if lc.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
