@@ -629,3 +629,49 @@ func TestServeReadyzJWKS(t *testing.T) {
 		t.Fatalf("/readyz after the JWKS were fetched: %d %s", code, body)
 	}
 }
+
+// TestServeVendProxyKeyRotation: presigned URLs that point at the proxy
+// are signed with the proxy-issued access key in force, so after the key's
+// secret is rotated by a reload new URLs work and URLs signed with the old
+// secret stop working.
+func TestServeVendProxyKeyRotation(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := ln.Addr().String()
+	ln.Close()
+	reload := make(chan struct{})
+	s := startServeHooked(t, serveOpts{
+		extraListeners: "  - name: fixed\n    address: \"" + fixed + "\"\n",
+		extraConfig:    "vend:\n  presign:\n    proxy_url: http://" + fixed + "\n    proxy_access_key: " + tKeyID + "\n",
+	}, appHooks{Reload: reload}, nil)
+	root := mint(t, jwt.MapClaims{"sub": "root"})
+	presignPut := func(key string) string {
+		code, body := do(t, "POST", s.url+vend.PresignPath, root, strings.NewReader(`{"bucket":"data","key":"`+key+`","method":"PUT"}`))
+		var pr vend.PresignResult
+		if code != 200 || json.Unmarshal(body, &pr) != nil {
+			t.Fatalf("presign: %d %s", code, body)
+		}
+		return pr.URL
+	}
+	use := func(u string) int {
+		code, _ := do(t, "PUT", u, "", strings.NewReader("x"))
+		return code
+	}
+	before := presignPut("app/before.txt")
+	if code := use(before); code != 200 {
+		t.Fatalf("URL before the rotation: %d", code)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(s.cfg), "key.secret"), []byte("rotated-proxy-app-secret-0002\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- struct{}{}
+	s.waitLog(t, "configuration reloaded", 0)
+	if code := use(before); code != 403 {
+		t.Fatalf("URL signed with the old secret after the rotation: %d", code)
+	}
+	if code := use(presignPut("app/after.txt")); code != 200 {
+		t.Fatalf("URL presigned after the rotation: %d", code)
+	}
+}

@@ -135,8 +135,10 @@ func vendBuckets(pc proxy.Config) []vend.Bucket {
 // upstream credentials are assume_role, of that role, assumed with its
 // base credentials. Limits per principal default to 10 presigns/s (burst
 // 50) and 1 STS request/s (burst 5). obs, if not nil, sees every answer.
-// The returned func closes the caches.
-func newVendAPI(cfg *config.Config, pol vend.Authorizer, d credentialDeps, obs vend.Observer) (*vendAPI, func(), error) {
+// keys returns the proxy-issued access keys in force, so URLs are signed
+// with the current secret after a reload (nil: cfg's). The returned func
+// closes the caches.
+func newVendAPI(cfg *config.Config, pol vend.Authorizer, d credentialDeps, obs vend.Observer, keys func() []config.AccessKey) (*vendAPI, func(), error) {
 	// The caches are built on first use: serving no vend call costs no STS
 	// call. Building them fails only on what config.Load already checked.
 	signing := &lazyCache{build: func() (*credentials.Cache, func(), error) { return buildCredentials(cfg.Credentials, d) }}
@@ -161,13 +163,10 @@ func newVendAPI(cfg *config.Config, pol vend.Authorizer, d credentialDeps, obs v
 	stsBuckets := o.Buckets
 	if u := vc.Presign.ProxyURL; u != "" {
 		o.Buckets = slices.Clone(o.Buckets)
-		i := slices.IndexFunc(cfg.Auth.AccessKeys, func(k config.AccessKey) bool { return k.ID == vc.Presign.ProxyAccessKey })
-		if i < 0 {
-			closeAll()
-			return nil, nil, fmt.Errorf("vend.presign.proxy_access_key %q is not an auth access key: %w", vc.Presign.ProxyAccessKey, config.ErrInvalid)
+		if keys == nil {
+			keys = func() []config.AccessKey { return cfg.Auth.AccessKeys }
 		}
-		k := cfg.Auth.AccessKeys[i]
-		key := credentials.NewStatic(k.ID, k.Secret.Reveal(), "")
+		key := &accessKeyProvider{id: vc.Presign.ProxyAccessKey, keys: keys}
 		region := cfg.AuthConfig().AccessKeyRegion // what the proxy verifies V4 scopes against
 		for j := range o.Buckets {
 			o.Buckets[j] = vend.Bucket{Name: o.Buckets[j].Name, Region: region, Endpoint: strings.TrimSuffix(u, "/"),
@@ -213,6 +212,26 @@ func newVendAPI(cfg *config.Config, pol vend.Authorizer, d credentialDeps, obs v
 		api.sts = api.presign
 	}
 	return api, closeAll, nil
+}
+
+// errNoProxyKey: the access key presigned proxy URLs are signed with is no
+// longer configured (a reload removed it).
+var errNoProxyKey = errors.New("the access key that signs proxy URLs is not configured")
+
+// accessKeyProvider serves the proxy-issued access key id from the keys in
+// force, read on every call. It is safe for concurrent use.
+type accessKeyProvider struct {
+	id   string
+	keys func() []config.AccessKey
+}
+
+func (p *accessKeyProvider) Retrieve(context.Context) (credentials.Credentials, error) {
+	for _, k := range p.keys() {
+		if k.ID == p.id {
+			return credentials.NewStatic(k.ID, k.Secret.Reveal(), "").Retrieve(context.Background())
+		}
+	}
+	return credentials.Credentials{}, fmt.Errorf("signing a proxy URL with access key %q: %w", p.id, errNoProxyKey)
 }
 
 // vendAPI is serve's /_ossproxy/v1/ handler: one vend.Service, or two

@@ -180,7 +180,7 @@ func TestNewVendAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, closeAll, err := newVendAPI(cfg, pol, credentialDeps{getenv: getenv, logger: newLogger(io.Discard, cfg.Logging)}, nil)
+	svc, closeAll, err := newVendAPI(cfg, pol, credentialDeps{getenv: getenv, logger: newLogger(io.Discard, cfg.Logging)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
