@@ -39,6 +39,8 @@ type Config struct {
 	// Vend configures the /_ossproxy/v1/ API: presigned URLs and
 	// down-scoped STS credentials.
 	Vend Vend `yaml:"vend"`
+	// Upstream tunes the connections to OSS (timeouts).
+	Upstream Upstream `yaml:"upstream"`
 
 	// File is the path the configuration was read from (for messages).
 	File string `yaml:"-"`
@@ -313,6 +315,29 @@ type Cache struct {
 	RetryMin     time.Duration `yaml:"retry_min"`
 	RetryMax     time.Duration `yaml:"retry_max"`
 }
+
+// Upstream bounds the phases of each request to OSS before its response
+// streams (proxy.UpstreamTimeouts). Zero fields take the proxy's
+// defaults; bodies are never bounded here.
+type Upstream struct {
+	// DialTimeout bounds opening a TCP connection (0: 10s).
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// TLSHandshakeTimeout bounds the TLS handshake (0: 10s).
+	TLSHandshakeTimeout time.Duration `yaml:"tls_handshake_timeout"`
+	// ResponseHeaderTimeout bounds the wait for OSS's response headers
+	// once a request is sent (0: 2m); past it the client gets 504.
+	// Server-side copies of large objects answer late: keep it generous.
+	ResponseHeaderTimeout time.Duration `yaml:"response_header_timeout"`
+}
+
+// Timeouts returns u as proxy.UpstreamTimeouts.
+func (u Upstream) Timeouts() proxy.UpstreamTimeouts {
+	return proxy.UpstreamTimeouts{Dial: u.DialTimeout, TLSHandshake: u.TLSHandshakeTimeout, ResponseHeader: u.ResponseHeaderTimeout}
+}
+
+// MaxUpstreamTimeout is the largest upstream timeout accepted: longer
+// ones are surely a unit mistake (1h, not 1h of dialing).
+const MaxUpstreamTimeout = time.Hour
 
 // Logging configures the logger.
 type Logging struct {

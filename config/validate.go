@@ -41,6 +41,19 @@ func (l *loader) validate(c *Config) {
 	}
 	l.validateAdmin(c)
 	l.validateVend(c)
+	l.validateUpstream(c)
+}
+
+func (l *loader) validateUpstream(c *Config) {
+	u := c.Upstream
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"dial_timeout", u.DialTimeout}, {"tls_handshake_timeout", u.TLSHandshakeTimeout}, {"response_header_timeout", u.ResponseHeaderTimeout}} {
+		if d.v < 0 || d.v > MaxUpstreamTimeout {
+			l.errorf([]any{"upstream", d.name}, "upstream %s must be between 0 (default) and %v", d.name, MaxUpstreamTimeout)
+		}
+	}
 }
 
 func (l *loader) validateAdmin(c *Config) {

@@ -313,22 +313,52 @@ func closeBody(b io.ReadCloser) {
 // upstreamReadBuffer is the upstream connections' read buffer size.
 const upstreamReadBuffer = 16 << 10
 
-// NewUpstreamTransport returns an http.Transport tuned for many
-// concurrent requests to a few OSS endpoints: large idle pools, dial, TLS
-// handshake and response-header timeouts, TLS 1.2+ with certificate
-// verification, no transparent gzip (bodies and their CRC pass through
-// untouched) and no proxy from the environment. Callers may adjust the
-// fields before first use.
+// Default upstream timeouts (UpstreamTimeouts zero values).
+const (
+	DefaultUpstreamDialTimeout         = 10 * time.Second
+	DefaultUpstreamTLSHandshakeTimeout = 10 * time.Second
+	// DefaultUpstreamResponseHeaderTimeout is generous: a large
+	// server-side CopyObject answers late.
+	DefaultUpstreamResponseHeaderTimeout = 2 * time.Minute
+)
+
+// UpstreamTimeouts bound the phases of an upstream request before its
+// response streams. A zero field takes its default; none bounds the
+// bodies, which stream for as long as the transfer takes.
+type UpstreamTimeouts struct {
+	// Dial bounds opening a TCP connection (DefaultUpstreamDialTimeout).
+	Dial time.Duration
+	// TLSHandshake bounds the TLS handshake
+	// (DefaultUpstreamTLSHandshakeTimeout).
+	TLSHandshake time.Duration
+	// ResponseHeader bounds the wait for OSS's response headers once the
+	// request is sent (DefaultUpstreamResponseHeaderTimeout); past it the
+	// client gets 504 GatewayTimeout.
+	ResponseHeader time.Duration
+}
+
+// NewUpstreamTransport returns NewUpstreamTransportTimeouts with the
+// default timeouts.
 func NewUpstreamTransport() *http.Transport {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return NewUpstreamTransportTimeouts(UpstreamTimeouts{})
+}
+
+// NewUpstreamTransportTimeouts returns an http.Transport tuned for many
+// concurrent requests to a few OSS endpoints: large idle pools, the dial,
+// TLS handshake and response-header timeouts of t, TLS 1.2+ with
+// certificate verification, no transparent gzip (bodies and their CRC
+// pass through untouched) and no proxy from the environment. Callers may
+// adjust the fields before first use.
+func NewUpstreamTransportTimeouts(t UpstreamTimeouts) *http.Transport {
+	d := &net.Dialer{Timeout: or(t.Dial, DefaultUpstreamDialTimeout), KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 2 * time.Minute, // a large server-side CopyObject answers late
+		TLSHandshakeTimeout:   or(t.TLSHandshake, DefaultUpstreamTLSHandshakeTimeout),
+		ResponseHeaderTimeout: or(t.ResponseHeader, DefaultUpstreamResponseHeaderTimeout),
 		ExpectContinueTimeout: 2 * time.Second,
 		DisableCompression:    true,
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
@@ -337,4 +367,12 @@ func NewUpstreamTransport() *http.Transport {
 		// Large bodies bypass the buffer (32 KiB copy buffers).
 		ReadBufferSize: upstreamReadBuffer,
 	}
+}
+
+// or returns d, or def when d is not positive.
+func or(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }

@@ -158,7 +158,7 @@ func newApp(ctx context.Context, cfg *config.Config, d appDeps) (_ *app, err err
 		Authorizer:     a.metrics.Authorizer(authorizer{&a.state}),
 		Credentials:    credentialSource{a.creds},
 		Signer:         proxy.NewOSSSigner(cfg.Proxy),
-		Upstream:       a.metrics.Upstream(proxy.NewUpstreamTransport()),
+		Upstream:       a.metrics.Upstream(proxy.NewUpstreamTransportTimeouts(cfg.Upstream.Timeouts())),
 		Logger:         proxyLogger,
 		Now:            d.now,
 		API:            api,

@@ -526,6 +526,29 @@ func TestFaultClientDisconnect(t *testing.T) {
 	})
 }
 
+// TestFaultOSSHangUpstreamTimeout: upstream.response_header_timeout
+// bounds the wait for a hanging OSS (the default is 2 minutes): the
+// client gets 504 GatewayTimeout soon after the configured 500ms.
+func TestFaultOSSHangUpstreamTimeout(t *testing.T) {
+	s, _ := startHardened(t, hardenedOpts{extra: "upstream:\n  response_header_timeout: 500ms\n  dial_timeout: 2s\n"})
+	inj := s.cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Hang: true})
+	defer inj.Remove()
+	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "root"})
+	start := time.Now()
+	resp := rawExchange(t, s.addr(), rawRequest("GET", "/data/hang", s.addr(), []string{auth}, ""))
+	d := time.Since(start)
+	if len(resp) != 1 || resp[0].StatusCode != http.StatusGatewayTimeout || errorCode(resp[0].Body) != "GatewayTimeout" {
+		t.Fatalf("responses %+v after %v, want one 504 GatewayTimeout", resp, d)
+	}
+	if d < 450*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("504 after %v, want about 500ms", d)
+	}
+	if inj.Fired() != 1 {
+		t.Fatalf("fault fired %d times", inj.Fired())
+	}
+	t.Logf("504 after %v (response_header_timeout 500ms)", d.Round(10*time.Millisecond))
+}
+
 // TestFaultSlowClients: a slowloris client dribbling its headers is cut
 // off by the listener's read_header timeout, and a client dribbling its
 // body by its read timeout; the cut upload is not committed.
