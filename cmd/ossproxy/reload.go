@@ -70,8 +70,8 @@ func (a *app) buildAuthState(cfg *config.Config) (*authState, error) {
 // next request; requests in flight finish under the state they started
 // with. Otherwise it logs why (file:line for configuration errors) and
 // returns an error wrapping errReloadRefused: the running state stays.
-// Changes to other sections are logged as needing a restart. reload is
-// called from serve's loop only, never concurrently with itself.
+// Changes to other sections are logged as needing a restart. serve never
+// runs two reloads at once.
 func (a *app) reload(load func() (*config.Config, error)) error {
 	cfg, err := load()
 	if err == nil {

@@ -340,6 +340,10 @@ func (a *app) serve(ctx context.Context) error {
 		a.hooks.Ready(addrs)
 	}
 	var serveErr error
+	// Reloads run beside the loop, one at a time, so one that waits on an
+	// identity provider never delays a shutdown; the drain waits for it.
+	var reloads sync.WaitGroup
+	var reloadMu sync.Mutex
 loop:
 	for {
 		select {
@@ -348,7 +352,11 @@ loop:
 		case serveErr = <-errc:
 			break loop
 		case <-a.reloadc:
-			_ = a.reload(a.load) // logged; a refused reload changes nothing
+			reloads.Go(func() {
+				reloadMu.Lock()
+				defer reloadMu.Unlock()
+				_ = a.reload(a.load) // logged; a refused reload changes nothing
+			})
 		}
 	}
 	a.admin.SetDraining()
@@ -366,6 +374,7 @@ loop:
 		})
 	}
 	sw.Wait()
+	reloads.Wait()
 	if adminSrv != nil {
 		// /readyz answered 503 for the whole drain; now the admin goes too.
 		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
