@@ -330,6 +330,11 @@ func TestServeAdminMetrics(t *testing.T) {
 	if code, _ := do(t, "POST", s.url+vend.PresignPath, alice, strings.NewReader(`{"bucket":"data","key":"bob/m0"}`)); code != 403 {
 		t.Fatalf("presign denied: %d", code)
 	}
+	for range 2 { // the second is answered from the scoped cache
+		if code, b := do(t, "POST", s.url+vend.STSPath, alice, strings.NewReader(`{"bucket":"data","prefix":"alice/"}`)); code != 200 {
+			t.Fatalf("sts: %d %s", code, b)
+		}
+	}
 	after := scrape(t, admin)
 
 	delta := func(name string, labels ...string) float64 {
@@ -343,9 +348,9 @@ func TestServeAdminMetrics(t *testing.T) {
 		{"ossproxy_requests_total", []string{"method=PUT", "status_class=2xx", "bucket=data", "auth_mode=jwt"}, 3},
 		{"ossproxy_requests_total", []string{"method=GET", "status_class=2xx", "bucket=data", "auth_mode=jwt"}, 2},
 		{"ossproxy_requests_total", []string{"method=GET", "status_class=4xx"}, 2},
-		{"ossproxy_requests_total", []string{"method=POST"}, 2},
-		{"ossproxy_requests_total", nil, 9},
-		{"ossproxy_request_duration_seconds", nil, 9},
+		{"ossproxy_requests_total", []string{"method=POST"}, 4},
+		{"ossproxy_requests_total", nil, 11},
+		{"ossproxy_request_duration_seconds", nil, 11},
 		{"ossproxy_request_duration_seconds", []string{"method=PUT", "status_class=2xx"}, 3},
 		{"ossproxy_time_to_first_byte_seconds", []string{"method=GET"}, 4},
 		{"ossproxy_received_bytes_total", []string{"bucket=data"}, 3 * 1024},
@@ -356,6 +361,8 @@ func TestServeAdminMetrics(t *testing.T) {
 		{"ossproxy_upstream_response_seconds", nil, 5},
 		{"ossproxy_presigns_total", []string{"bucket=data", "result=ok"}, 1},
 		{"ossproxy_presigns_total", []string{"bucket=data", "result=denied"}, 1},
+		{"ossproxy_sts_vends_total", []string{"result=ok"}, 1},
+		{"ossproxy_sts_vends_total", []string{"result=cached"}, 1},
 	} {
 		if got := delta(c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v moved by %v, want %v", c.name, c.labels, got, c.want)
