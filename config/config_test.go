@@ -225,6 +225,7 @@ func TestProxyConfigInline(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
+	f.Add([]byte(opsGood))
 	f.Add([]byte("listeners: [{address: ${X:-a}}]\n"))
 	f.Add([]byte("a: &x 1\nb: *x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
