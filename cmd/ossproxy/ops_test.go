@@ -159,18 +159,16 @@ func TestServeVendAPI(t *testing.T) {
 		t.Fatalf("presign answer: %s capped=%v expires_in=%d (want the proxy URL, capped at max_expiry 30m)", strings.SplitN(pr.URL, "?", 2)[0], pr.Capped, pr.ExpiresIn)
 	}
 	content := []byte("through a URL the proxy presigned for itself")
-	req, _ := http.NewRequestWithContext(t.Context(), "PUT", pr.URL, bytes.NewReader(content))
-	for k, v := range pr.HeadersToSend {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	file := filepath.Join(t.TempDir(), "upload.txt")
+	if err := os.WriteFile(file, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("PUT to the presigned proxy URL: %d %s", resp.StatusCode, b)
+	args := []string{"-T", file}
+	for k, v := range pr.HeadersToSend {
+		args = append(args, "-H", k+": "+v)
+	}
+	if code, b := curlURL(t, append(args, pr.URL)...); code != "200" {
+		t.Fatalf("curl PUT to the presigned proxy URL: %s %s", code, b)
 	}
 	if sum, _ := s.cloud.OSS.ObjectSHA256("data", "app/presigned.txt"); sum != sha256Hex(content) {
 		t.Fatalf("object at the emulator: sha256 %q", sum)
