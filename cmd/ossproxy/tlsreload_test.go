@@ -184,3 +184,20 @@ func TestServeTLSCertificateGone(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// BenchmarkCertReloaderGetCertificate is the per-handshake cost of the
+// reloader between two checks of the files (the common case).
+func BenchmarkCertReloaderGetCertificate(b *testing.B) {
+	dir := b.TempDir()
+	cert, key, _ := writeTestCert(b, dir)
+	r, err := newCertReloader(cert, key, time.Hour, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if c, err := r.GetCertificate(nil); c == nil || err != nil {
+			b.Fatal(err)
+		}
+	}
+}
