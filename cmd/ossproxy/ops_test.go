@@ -456,6 +456,11 @@ func TestServeReload(t *testing.T) {
 	write(good)
 	reload <- struct{}{}
 	s.waitLog(t, "configuration reloaded", 0)
+	if took, ok := s.logs.records("configuration reloaded")[0]["took"].(float64); ok {
+		t.Logf("reload (read, validate, build authenticator and policy, swap) took %s", time.Duration(took))
+	} else {
+		t.Error("the reload log record has no duration")
+	}
 	if put("alice/r3") != 403 || put("alice2/r3") != 200 {
 		t.Fatal("the reloaded policy does not apply to the next request")
 	}

@@ -73,6 +73,11 @@ func (a *app) buildAuthState(cfg *config.Config) (*authState, error) {
 // Changes to other sections are logged as needing a restart. serve never
 // runs two reloads at once.
 func (a *app) reload(load func() (*config.Config, error)) error {
+	now := a.now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
 	cfg, err := load()
 	if err == nil {
 		var st *authState
@@ -93,7 +98,7 @@ func (a *app) reload(load func() (*config.Config, error)) error {
 				}
 			}
 			a.logger.Info("configuration reloaded", "config", cfg.File, "issuers", len(cfg.Auth.Issuers),
-				"access_keys", len(cfg.Auth.AccessKeys), "rules", len(cfg.Policy.Rules))
+				"access_keys", len(cfg.Auth.AccessKeys), "rules", len(cfg.Policy.Rules), "took", now().Sub(start))
 			if len(restart) > 0 {
 				a.logger.Warn("configuration changes that need a restart were not applied", "sections", restart)
 			}
