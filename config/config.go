@@ -115,12 +115,18 @@ type Timeouts struct {
 	Write time.Duration `yaml:"write"`
 	// Idle bounds keep-alive idle time (0: 120s).
 	Idle time.Duration `yaml:"idle"`
+	// BodyIdle bounds the pause between two request-body bytes (0: 60s):
+	// a body that stalls longer is abandoned, its upstream request
+	// canceled and the client answered 400 RequestTimeout. Unlike Read
+	// it never cuts a large upload that keeps moving.
+	BodyIdle time.Duration `yaml:"body_idle"`
 }
 
 // Defaults applied by the …OrDefault accessors.
 const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
+	DefaultBodyIdleTimeout   = 60 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultShutdownGrace     = 30 * time.Second
 	DefaultTLSReloadInterval = 10 * time.Second
@@ -140,6 +146,9 @@ func (t Timeouts) ReadHeaderOrDefault() time.Duration {
 
 // IdleOrDefault returns Idle or DefaultIdleTimeout.
 func (t Timeouts) IdleOrDefault() time.Duration { return cmp(t.Idle, DefaultIdleTimeout) }
+
+// BodyIdleOrDefault returns BodyIdle or DefaultBodyIdleTimeout.
+func (t Timeouts) BodyIdleOrDefault() time.Duration { return cmp(t.BodyIdle, DefaultBodyIdleTimeout) }
 
 func cmp[T comparable](v, def T) T {
 	var zero T

@@ -58,3 +58,28 @@ func TestUpstreamSection(t *testing.T) {
 		})
 	}
 }
+
+func TestBodyIdleTimeout(t *testing.T) {
+	cfg, err := config.Parse("good.yaml", []byte(good), config.Options{Getenv: goodEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Listeners[0].Timeouts.BodyIdleOrDefault(); got != time.Minute {
+		t.Errorf("default body_idle %v, want 1m", got)
+	}
+	const at = `    anonymous: true
+`
+	text := strings.Replace(good, at, at+"    timeouts: {body_idle: 5s}\n", 1)
+	if cfg, err = config.Parse("good.yaml", []byte(text), config.Options{Getenv: goodEnv}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Listeners[0].Timeouts.BodyIdleOrDefault(); got != 5*time.Second {
+		t.Errorf("body_idle %v, want 5s", got)
+	}
+	text = strings.Replace(good, at, at+"    timeouts:\n      body_idle: -5s\n", 1)
+	_, err = config.Parse("good.yaml", []byte(text), config.Options{Getenv: goodEnv})
+	var es config.Errors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Line != 6 || !strings.Contains(es[0].Msg, "body_idle must not be negative") {
+		t.Fatalf("negative body_idle: %v", err)
+	}
+}

@@ -229,7 +229,7 @@ func (l *loader) validateListeners(c *Config) {
 		for _, d := range []struct {
 			name string
 			v    time.Duration
-		}{{"read_header", t.ReadHeader}, {"read", t.Read}, {"write", t.Write}, {"idle", t.Idle}} {
+		}{{"read_header", t.ReadHeader}, {"read", t.Read}, {"write", t.Write}, {"idle", t.Idle}, {"body_idle", t.BodyIdle}} {
 			if d.v < 0 {
 				l.errorf(append(at("timeouts"), d.name), "timeout %s must not be negative", d.name)
 			}

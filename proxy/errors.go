@@ -84,6 +84,9 @@ var (
 	// ErrMissingContentLength: a body without Content-Length on an
 	// operation OSS only accepts with one. 411 "MissingContentLength".
 	ErrMissingContentLength = newError(http.StatusLengthRequired, "MissingContentLength", "you must provide the Content-Length HTTP header")
+	// ErrRequestTimeout: no request-body byte arrived within the body idle
+	// timeout (BodyTimeouts.Idle). 400 "RequestTimeout", as OSS.
+	ErrRequestTimeout = newError(http.StatusBadRequest, "RequestTimeout", "the request body was not received in time")
 	// ErrHeaderTooLarge: request headers over the limit. 431.
 	ErrHeaderTooLarge = newError(http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge", "the request headers are too large")
 	// ErrCredentialsUnavailable: no upstream credentials could be

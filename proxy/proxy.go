@@ -91,6 +91,10 @@ type Options struct {
 	// forwards (names and values); larger requests get 431. 0 means
 	// 64 KiB. http.Server.MaxHeaderBytes still bounds what is read.
 	MaxHeaderBytes int
+	// BodyTimeouts bound the wait for request body bytes; a context from
+	// WithBodyTimeouts overrides them per request. The zero value sets
+	// no bound.
+	BodyTimeouts BodyTimeouts
 }
 
 // Handler is the proxy: authenticate → route → classify → authorize →
@@ -105,6 +109,7 @@ type Handler struct {
 	now        func() time.Time
 	maxHeader  int
 	api        http.Handler
+	bodyTO     BodyTimeouts
 
 	idPrefix string
 	idSeq    atomic.Uint64
@@ -140,6 +145,7 @@ func New(o Options) (*Handler, error) {
 		log:        o.Logger,
 		now:        o.Now,
 		api:        o.API,
+		bodyTO:     o.BodyTimeouts,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -179,6 +185,8 @@ type state struct {
 	api    bool // served by Options.API
 	err    error
 	rec    recorder // the response writer, allocated with the state
+	body   idleBody // the request body's idle deadline, when bounded
+	bodyOn bool     // body wraps the request body
 	upURL  url.URL  // the upstream URL rewrite builds; the Transport signs its request in place
 }
 
@@ -215,6 +223,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &state{id: h.nextID()}
 	st.rec.ResponseWriter = w
 	rec := &st.rec
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		bt := h.bodyTO
+		if v, ok := r.Context().Value(bodyTimeoutsKey{}).(BodyTimeouts); ok {
+			bt = v
+		}
+		// Socket deadlines are wall-clock time, whatever Options.Now says.
+		if bt.Idle > 0 {
+			st.body.start(w, r.Body, bt, time.Now())
+			st.bodyOn = true
+			r.Body = &st.body // as http.MaxBytesReader is used: the body is the handler's to read
+		}
+	}
 	defer func() {
 		// ReverseProxy aborts with http.ErrAbortHandler when the upstream
 		// fails mid-body; log the request, then let net/http abort it.
@@ -390,6 +410,13 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	if st != nil {
 		st.err = err
 		id = st.id
+		if st.bodyOn && st.body.timedOut.Load() {
+			// net/http canceled the request when the body read failed;
+			// the client may still listen for the answer.
+			st.err = fmt.Errorf("forwarding request body: %w", ErrRequestTimeout)
+			writeError(w, r, id, ErrRequestTimeout)
+			return
+		}
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		w.WriteHeader(http.StatusBadGateway) // the client is gone; keep it cheap

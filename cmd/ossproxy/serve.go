@@ -293,8 +293,11 @@ func (a *app) serve(ctx context.Context) error {
 			WriteTimeout:      l.Timeouts.Write,
 			IdleTimeout:       l.Timeouts.IdleOrDefault(),
 			MaxHeaderBytes:    l.MaxHeaderBytesOrDefault(),
-			BaseContext:       func(net.Listener) context.Context { return withListener(context.WithoutCancel(ctx), li) },
-			ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+			BaseContext: func(net.Listener) context.Context {
+				return proxy.WithBodyTimeouts(withListener(context.WithoutCancel(ctx), li),
+					proxy.BodyTimeouts{Idle: l.Timeouts.BodyIdleOrDefault(), Read: l.Timeouts.Read})
+			},
+			ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 		}
 		if certs[i] != nil {
 			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs[i].GetCertificate}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -547,6 +549,113 @@ func TestFaultOSSHangUpstreamTimeout(t *testing.T) {
 		t.Fatalf("fault fired %d times", inj.Fired())
 	}
 	t.Logf("504 after %v (response_header_timeout 500ms)", d.Round(10*time.Millisecond))
+}
+
+// TestFaultSlowBodyIdle: with timeouts.body_idle (and no read timeout),
+// an upload whose body stalls longer than body_idle is cut: the client,
+// still listening, gets 400 RequestTimeout, the upstream request is
+// canceled and nothing is committed; an upload that keeps trickling
+// within body_idle survives however long it takes in total.
+func TestFaultSlowBodyIdle(t *testing.T) {
+	leakCheck(t)
+	s, _ := startHardened(t, hardenedOpts{timeouts: "{read_header: 2s, idle: 10s, body_idle: 400ms}"})
+	tok := mint(t, jwt.MapClaims{"sub": "root"})
+	// upload sends the head of a PUT of n bytes, then the body one byte
+	// per gap; after stallAfter bytes (when >= 0) it stops sending. It
+	// returns the response and when it arrived.
+	upload := func(key string, n, stallAfter int, gap time.Duration) (*http.Response, string, time.Duration) {
+		c, err := net.DialTimeout("tcp", s.addr(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		head := fmt.Sprintf("PUT /data/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", key, tok, n)
+		if _, err := io.WriteString(c, head); err != nil {
+			t.Fatal(err)
+		}
+		type answer struct {
+			resp *http.Response
+			body string
+			err  error
+		}
+		got := make(chan answer, 1)
+		go func() {
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				got <- answer{err: err}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			got <- answer{resp: resp, body: string(b)}
+		}()
+		tick := time.NewTicker(gap)
+		defer tick.Stop()
+		for sent := 0; ; {
+			select {
+			case a := <-got:
+				if a.err != nil {
+					t.Fatalf("%s: reading the answer: %v", key, a.err)
+				}
+				return a.resp, a.body, time.Since(start)
+			case <-tick.C:
+				if sent < n && (stallAfter < 0 || sent < stallAfter) {
+					if _, err := c.Write([]byte{'a' + byte(sent%26)}); err != nil {
+						t.Fatalf("%s: writing byte %d: %v", key, sent, err)
+					}
+					sent++
+				}
+			}
+		}
+	}
+
+	t.Run("stalled body is cut", func(t *testing.T) {
+		before := s.upstreamRequests()
+		resp, body, d := upload("root/stalled", 100, 5, 50*time.Millisecond)
+		if resp.StatusCode != http.StatusBadRequest || errorCode(body) != "RequestTimeout" {
+			t.Fatalf("got %d %s, want 400 RequestTimeout", resp.StatusCode, body)
+		}
+		// 5 bytes in 250ms, then 400ms of silence.
+		if d < 500*time.Millisecond || d > 5*time.Second {
+			t.Fatalf("cut after %v, want about 650ms", d)
+		}
+		if up := s.upstreamRequests() - before; up != 1 {
+			t.Fatalf("%d upstream requests, want the one canceled", up)
+		}
+		if _, err := s.cloud.OSS.ObjectSHA256("data", "root/stalled"); err == nil {
+			t.Fatal("the stalled upload was committed")
+		}
+		rec := s.lastAccess(t)
+		if rec["status"] != float64(400) || !strings.Contains(fmt.Sprint(rec["error"]), "not received in time") {
+			t.Fatalf("access log: %v", rec)
+		}
+		t.Logf("stalled body cut after %v (body_idle 400ms)", d.Round(10*time.Millisecond))
+	})
+	t.Run("stalled before the first byte", func(t *testing.T) {
+		resp, body, d := upload("root/silent", 10, 0, 50*time.Millisecond)
+		if resp.StatusCode != http.StatusBadRequest || errorCode(body) != "RequestTimeout" || d > 5*time.Second {
+			t.Fatalf("got %d %s after %v, want 400 RequestTimeout", resp.StatusCode, body, d)
+		}
+	})
+	t.Run("trickling body survives", func(t *testing.T) {
+		const n = 20 // one byte per 150ms: 3s in all, 7.5 times body_idle
+		resp, body, d := upload("root/trickle", n, -1, 150*time.Millisecond)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("got %d %s after %v, want 200", resp.StatusCode, body, d)
+		}
+		if d < 2500*time.Millisecond {
+			t.Fatalf("answered after %v, before the whole body was sent", d)
+		}
+		want := make([]byte, n)
+		for i := range want {
+			want[i] = 'a' + byte(i%26)
+		}
+		sum := sha256.Sum256(want)
+		if got, err := s.cloud.OSS.ObjectSHA256("data", "root/trickle"); err != nil || got != hex.EncodeToString(sum[:]) {
+			t.Fatalf("stored sha256 %s, %v; want %x", got, err, sum)
+		}
+	})
 }
 
 // TestFaultSlowClients: a slowloris client dribbling its headers is cut
