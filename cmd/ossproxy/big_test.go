@@ -94,6 +94,8 @@ credentials:
   sts:
     endpoint: %[6]s
     ca_file: ca.pem
+admin:
+  address: "127.0.0.1:0"
 logging:
   level: info
 `, tIssuer, tAudience, info.OSSEndpoint, info.Region, info.RoleARN, info.STSEndpoint)
