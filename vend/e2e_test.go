@@ -292,6 +292,10 @@ func TestPresignDenied(t *testing.T) {
 		{"no caller", "", `{"bucket":"bkt","key":"users/alice/x"}`, 401, "AccessDenied"},
 		{"malformed", "alice", `{"bucket":"bkt","key":`, 400, "InvalidArgument"},
 		{"copy source smuggled in a header", "alice", `{"bucket":"bkt","key":"users/alice/x","method":"PUT","headers":{"x-oss-copy-source":"/bkt/users/bob/secret"}}`, 400, "InvalidArgument"},
+		{"object ACL without the acl action", "alice", `{"bucket":"bkt","key":"users/alice/x","method":"PUT","headers":{"x-oss-object-acl":"public-read"}}`, 403, "AccessDenied"},
+		{"bucket ACL header without the acl action", "alice", `{"bucket":"bkt","key":"users/alice/x","method":"PUT","headers":{"X-OSS-ACL":"public-read-write"}}`, 403, "AccessDenied"},
+		{"upload callback", "alice", `{"bucket":"bkt","key":"users/alice/x","method":"PUT","headers":{"x-oss-callback":"eyJjYWxsYmFja1VybCI6Imh0dHA6Ly9ldmlsIn0="}}`, 403, "AccessDenied"},
+		{"upload callback variables", "alice", `{"bucket":"bkt","key":"users/alice/x","method":"PUT","headers":{"x-oss-callback-var":"e30="}}`, 403, "AccessDenied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -654,5 +658,31 @@ func TestPresignHeadAndDeleteWithCurl(t *testing.T) {
 	}
 	if keys, _ := e.cloud.OSS.ObjectKeys("bkt"); len(keys) != 0 {
 		t.Fatalf("still stored: %v", keys)
+	}
+}
+
+// TestPresignACLNeedsACLAction shows that a presigned URL that sets an
+// object ACL is issued only to a caller with the acl action on that key, as
+// the proxy demands for the same request, and that the URL works.
+func TestPresignACLNeedsACLAction(t *testing.T) {
+	e := newEnv(t, time.Hour, func(o *vend.Options) {
+		pol, err := auth.NewPolicy([]auth.Rule{
+			{Name: "home", Issuers: []string{testIssuer}, Buckets: []string{"bkt"}, Prefixes: []string{"users/${sub}/"},
+				Actions: []auth.Action{auth.ActionRead, auth.ActionWrite, auth.ActionACL}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Policy = pol
+	})
+	var a presignAnswer
+	body := `{"bucket":"bkt","key":"users/alice/acl.txt","method":"PUT","headers":{"x-oss-object-acl":"private"}}`
+	if st, _ := e.call(t, "alice", vend.PresignPath, body, &a); st != 200 || a.URL == "" {
+		t.Fatalf("alice with acl: %d %+v", st, a)
+	}
+	var denied presignAnswer
+	other := `{"bucket":"bkt","key":"users/bob/acl.txt","method":"PUT","headers":{"x-oss-object-acl":"private"}}`
+	if st, _ := e.call(t, "alice", vend.PresignPath, other, &denied); st != 403 || denied.URL != "" {
+		t.Fatalf("alice on bob's key: %d %+v", st, denied)
 	}
 }

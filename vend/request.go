@@ -283,6 +283,15 @@ var forbiddenHeaders = []string{
 	"X-Oss-Copy-Source", "X-Oss-Symlink-Target",
 }
 
+// changesACL reports whether a presigned request with these headers would
+// change an ACL, which needs auth.ActionACL on top of the method's action,
+// as it does through the proxy.
+func changesACL(h map[string]string) bool {
+	_, obj := h["X-Oss-Object-Acl"]
+	_, bkt := h["X-Oss-Acl"]
+	return obj || bkt
+}
+
 func allowedHeader(name, value string) error {
 	switch {
 	case name == "Content-Type" || name == "Content-Md5":
@@ -291,6 +300,12 @@ func allowedHeader(name, value string) error {
 			if name == f || strings.HasPrefix(name, "X-Oss-Copy-Source") {
 				return fmt.Errorf("%w: header %s may not be presigned", ErrMalformed, name)
 			}
+		}
+		// An upload callback makes OSS POST to a URL of the caller's
+		// choosing; the proxy refuses it unless a bucket opts in, and a
+		// presigned URL would bypass that check entirely.
+		if strings.HasPrefix(name, "X-Oss-Callback") {
+			return fmt.Errorf("%w: header %s may not be presigned (upload callbacks are not vended)", ErrDenied, name)
 		}
 	default:
 		return fmt.Errorf("%w: header %q may not be presigned (Content-Type, Content-MD5 and x-oss-* only)", ErrMalformed, truncate(name))

@@ -373,7 +373,11 @@ func (s *Service) Presign(ctx context.Context, p *auth.Principal, in PresignRequ
 	case http.MethodDelete:
 		action = auth.ActionDelete
 	}
-	if err := s.opts.Policy.Authorize(p, action, in.Bucket, in.Key); err != nil {
+	err := s.opts.Policy.Authorize(p, action, in.Bucket, in.Key)
+	if err == nil && changesACL(in.Headers) {
+		err = s.opts.Policy.Authorize(p, auth.ActionACL, in.Bucket, in.Key)
+	}
+	if err != nil {
 		if !errors.Is(err, auth.ErrDenied) { // auth's own denial says nothing more
 			return nil, fmt.Errorf("presigning %s %s/%s: %w: %w", in.Method, in.Bucket, truncate(in.Key), ErrDenied, err)
 		}
