@@ -469,7 +469,7 @@ func FuzzPeekErrorCode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, header string) {
 		resp := &http.Response{StatusCode: 403, Header: http.Header{"X-Oss-Err": {header}},
 			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
-		code := peekErrorCode(resp)
+		code := proxy.PeekErrorCode(resp, maxErrorPeek)
 		got, err := io.ReadAll(resp.Body)
 		if err != nil || !bytes.Equal(got, body) {
 			t.Fatalf("body not restored: %q vs %q", got, body)

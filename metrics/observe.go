@@ -1,10 +1,7 @@
 package metrics
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
@@ -167,7 +164,7 @@ func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	code := ""
 	if resp.StatusCode >= 400 {
-		code = peekErrorCode(resp)
+		code = proxy.PeekErrorCode(resp, maxErrorPeek)
 	}
 	if ex := fromContext(r.Context()); ex != nil {
 		ex.upstreamStatus, ex.upstreamCode = resp.StatusCode, code
@@ -175,45 +172,6 @@ func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	u.m.UpstreamResponse(resp.StatusCode, code, d)
 	return resp, nil
 }
-
-// peekErrorCode returns the Code of an OSS error response, reading at
-// most maxErrorPeek bytes of the body and putting them back.
-func peekErrorCode(resp *http.Response) string {
-	var doc []byte
-	if resp.Body != nil && resp.Body != http.NoBody && resp.ContentLength != 0 {
-		peek, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorPeek))
-		resp.Body = &peekedBody{Reader: io.MultiReader(bytes.NewReader(peek), resp.Body), closer: resp.Body}
-		if err != nil {
-			return ""
-		}
-		doc = peek
-	}
-	if len(doc) == 0 {
-		h := resp.Header.Get("X-Oss-Err")
-		if h == "" {
-			return ""
-		}
-		var err error
-		if doc, err = base64.StdEncoding.DecodeString(h); err != nil {
-			return ""
-		}
-	}
-	var e struct {
-		XMLName xml.Name `xml:"Error"`
-		Code    string   `xml:"Code"`
-	}
-	if xml.Unmarshal(doc, &e) != nil {
-		return ""
-	}
-	return e.Code
-}
-
-type peekedBody struct {
-	io.Reader
-	closer io.Closer
-}
-
-func (b *peekedBody) Close() error { return b.closer.Close() }
 
 // countingBody counts the request body bytes the proxy reads.
 type countingBody struct {

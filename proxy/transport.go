@@ -256,17 +256,23 @@ func cloneForSigning(req *http.Request) *http.Request {
 	return out
 }
 
-// errorCode returns the OSS error code of an error response, or "". It
-// reads at most MaxErrorPeek bytes of the body and puts them back, or
-// decodes x-oss-err when the body is empty (HEAD).
+// errorCode returns the OSS error code of a 400, 401 or 403 response, the
+// statuses that can carry a stale-credentials code, or "".
 func (t *Transport) errorCode(resp *http.Response) string {
 	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest &&
 		resp.StatusCode != http.StatusUnauthorized {
 		return ""
 	}
+	return PeekErrorCode(resp, t.MaxErrorPeek)
+}
+
+// PeekErrorCode returns the Code of an OSS error response, or "". It reads
+// at most limit bytes of the body (4 KiB when limit <= 0) and puts them
+// back, so the response passes on unchanged, or decodes x-oss-err when the
+// body is empty (HEAD). It does not look at the status.
+func PeekErrorCode(resp *http.Response, limit int64) string {
 	var doc []byte
 	if resp.Body != nil && resp.Body != http.NoBody && resp.ContentLength != 0 {
-		limit := t.MaxErrorPeek
 		if limit <= 0 {
 			limit = 4 << 10
 		}
