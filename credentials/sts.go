@@ -166,6 +166,10 @@ func NewSTSClient(cfg STSConfig) (*STSClient, error) {
 	if strings.Contains(ep, "://") || strings.ContainsAny(ep, "/?#@ ") {
 		return nil, fmt.Errorf("configuring sts: %w: endpoint %q is not a host[:port]", ErrInvalid, cfg.Endpoint)
 	}
+	// The SDK fills its package-level endpoint map on first use, without a
+	// lock, and every call reads it: fill it here, before any goroutine of
+	// ours can make a first call concurrently with another.
+	_ = sts.GetEndpointMap()
 	c := &STSClient{endpoint: ep, region: cfg.Region, timeout: cfg.Timeout}
 	if c.region == "" {
 		c.region = "cn-hangzhou"

@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"sync/atomic"
 
-	sdksts "github.com/aliyun/alibaba-cloud-sdk-go/services/sts"
-
 	"github.com/ossproxy/ossproxy/auth"
 	"github.com/ossproxy/ossproxy/config"
 	"github.com/ossproxy/ossproxy/credentials"
@@ -216,10 +214,6 @@ func cmpOr(a, b string) string {
 // ALIBABA_CLOUD_STS_ENDPOINT (and its region/VPC variables), else the
 // configured region. It trusts the system roots plus ca_file, if set.
 func newSTSClient(sc config.STS, getenv func(string) string) (*credentials.STSClient, error) {
-	// The SDK fills its package-level endpoint map on first use, without
-	// a lock: fill it now, before any cache's goroutine calls STS (serve
-	// runs several caches, and their first calls are concurrent).
-	_ = sdksts.GetEndpointMap()
 	cfg := credentials.STSConfigFromEnv(getenv)
 	switch {
 	case sc.Endpoint != "":
