@@ -251,7 +251,9 @@ func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Ope
 	if changesACL(r, op) {
 		op.Checks = append(op.Checks, Check{Action: ActionACL, Bucket: rte.Bucket, Key: rte.Key})
 	}
-	if op.CopySource == "" && r.Header.Get("X-Oss-Copy-Source") != "" {
+	if _, ok := r.Header["X-Oss-Copy-Source"]; ok && op.CopySource == "" {
+		// Even empty, or with the value after an empty one: it is forwarded
+		// as received unless the operation is a copy.
 		return nil, fmt.Errorf("classifying: %w: x-oss-copy-source on %s", ErrInvalidArgument, op.Name)
 	}
 	if r.ContentLength < 0 && !streamingOps[op.Name] && op.Body == nil {

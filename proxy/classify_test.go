@@ -125,6 +125,7 @@ func TestClassify(t *testing.T) {
 		{name: "copy source no key", method: "PUT", target: "/bkt/dst", header: hdr{"X-Oss-Copy-Source": "/bkt/"}, wantErr: ErrInvalidObjectName},
 		{name: "copy source relative", method: "PUT", target: "/bkt/dst", header: hdr{"X-Oss-Copy-Source": "bkt/src"}, wantErr: ErrInvalidURI},
 		{name: "copy source on GET", method: "GET", target: "/bkt/dst", header: hdr{"X-Oss-Copy-Source": "/bkt/src"}, wantErr: ErrInvalidArgument},
+		{name: "empty copy source on append", method: "POST", target: "/bkt/dst?append&position=0", header: hdr{"X-Oss-Copy-Source": ""}, wantErr: ErrInvalidArgument},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +160,20 @@ func TestClassify(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestClassifyCopySourceAfterEmpty: a copy source hidden behind an empty
+// first value is seen, not forwarded unchecked.
+func TestClassifyCopySourceAfterEmpty(t *testing.T) {
+	rt, err := NewRouter(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rawRequest(t, "POST", "proxy.local", "/bkt/dst?append&position=0")
+	r.Header["X-Oss-Copy-Source"] = []string{"", "/bkt/secret"}
+	if _, err := classifyRequest(NewClassifier(rt), rt, r, nil); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("error = %v, want %v", err, ErrInvalidArgument)
+	}
+}
 
 func classifyRequest(c *Classifier, rt *Router, r *http.Request, ignore []string) (*Operation, error) {
 	rte, err := rt.Route(r)
