@@ -162,15 +162,9 @@ admin:
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	for i := 0; ; i++ {
-		if code, _ := ready(); code == 200 {
-			break
-		}
-		if i == 200 {
-			code, body := ready()
-			t.Fatalf("/readyz: %d %s", code, body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !waitFor(func() bool { code, _ := ready(); return code == 200 }) {
+		code, body := ready()
+		t.Fatalf("/readyz: %d %s", code, body)
 	}
 
 	// SIGHUP, the real signal, with a broken file: refused, still serving.
@@ -229,29 +223,18 @@ admin:
 		t.Fatal(err)
 	}
 	// /readyz turns 503 while the upload drains.
-	drained := false
-	for range 200 {
-		if code, body := ready(); code == 503 && strings.Contains(body, "shutdown") {
-			drained = true
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !drained {
+	if !waitFor(func() bool { code, body := ready(); return code == 503 && strings.Contains(body, "shutdown") }) {
 		code, body := ready()
 		t.Fatalf("/readyz during the drain: %d %s", code, body)
 	}
-	refusedConn := false
-	for range 200 {
+	if !waitFor(func() bool {
 		c, err := net.DialTimeout("tcp", proxyAddr, time.Second)
 		if err != nil {
-			refusedConn = true
-			break
+			return true
 		}
 		c.Close()
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !refusedConn {
+		return false
+	}) {
 		t.Error("new connections still accepted during the drain")
 	}
 	select {

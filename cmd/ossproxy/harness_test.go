@@ -328,3 +328,21 @@ func (s *server) assertNoCallerSecrets(t *testing.T, tokens ...string) {
 		}
 	}
 }
+
+// pollLimit bounds waitFor: wall-clock time, generous, since a loaded
+// 2-core CI machine running -race makes every try slower.
+const pollLimit = 30 * time.Second
+
+// waitFor calls cond every 10ms until it returns true, and reports whether
+// it did within pollLimit. The bound is a deadline, not a number of tries:
+// a count of tries shrinks to nothing when each try is slow.
+func waitFor(cond func() bool) bool {
+	deadline := time.Now().Add(pollLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}

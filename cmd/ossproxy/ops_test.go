@@ -277,15 +277,7 @@ func TestServeAdminMetrics(t *testing.T) {
 	if code, _ := do(t, "GET", admin+"/healthz", "", nil); code != 200 {
 		t.Fatalf("/healthz: %d", code)
 	}
-	ready := false
-	for range 100 {
-		if code, _ := do(t, "GET", admin+"/readyz", "", nil); code == 200 {
-			ready = true
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !ready {
+	if !waitFor(func() bool { code, _ := do(t, "GET", admin+"/readyz", "", nil); return code == 200 }) {
 		_, body := do(t, "GET", admin+"/readyz", "", nil)
 		t.Fatalf("/readyz never 200: %s", body)
 	}
@@ -599,21 +591,19 @@ func TestServeReadyzJWKS(t *testing.T) {
 		return code, string(b)
 	}
 	// Wait until the credentials check passes, so only jwks can fail.
-	for i := 0; ; i++ {
-		code, body := readyz()
-		if code == 200 {
-			t.Fatalf("/readyz passed without the JWKS: %s", body)
-		}
-		if strings.Contains(body, "[+]credentials") {
-			if !strings.Contains(body, "[-]jwks") || !strings.Contains(body, "[+]config") || strings.Count(body, "[-]") != 1 {
-				t.Fatalf("/readyz: %s", body)
-			}
-			break
-		}
-		if i == 200 {
-			t.Fatalf("/readyz: %d %s", code, body)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var code int
+	var body string
+	if !waitFor(func() bool {
+		code, body = readyz()
+		return code == 200 || strings.Contains(body, "[+]credentials")
+	}) {
+		t.Fatalf("/readyz: %d %s", code, body)
+	}
+	if code == 200 {
+		t.Fatalf("/readyz passed without the JWKS: %s", body)
+	}
+	if !strings.Contains(body, "[-]jwks") || !strings.Contains(body, "[+]config") || strings.Count(body, "[-]") != 1 {
+		t.Fatalf("/readyz: %s", body)
 	}
 	up.Store(true)
 	unsigned := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
@@ -624,15 +614,7 @@ func TestServeReadyzJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok := false
-	for range 100 {
-		if code, _ := do(t, "GET", s.url+"/data/?list-type=2", tok, nil); code == 200 {
-			ok = true
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !ok {
+	if !waitFor(func() bool { code, _ := do(t, "GET", s.url+"/data/?list-type=2", tok, nil); return code == 200 }) {
 		t.Fatalf("the RS256 token is refused after the JWKS came up:\n%s", s.logs)
 	}
 	if code, body := readyz(); code != 200 {

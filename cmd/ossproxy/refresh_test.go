@@ -34,7 +34,8 @@ func (s *server) waitLog(t *testing.T, msg string, n int) {
 // through the proxy, so it waits (bounded) for the emulator to record it.
 func (s *server) upstreamKeyOf(t *testing.T, method, path string) string {
 	t.Helper()
-	for range 500 {
+	var id string
+	if !waitFor(func() bool {
 		reqs := s.cloud.Recorder.Requests(osstest.EndpointOSS)
 		for i := len(reqs) - 1; i >= 0; i-- {
 			u, _, _ := strings.Cut(reqs[i].URL, "?")
@@ -42,14 +43,15 @@ func (s *server) upstreamKeyOf(t *testing.T, method, path string) string {
 				continue
 			}
 			if _, cred, ok := strings.Cut(reqs[i].Header.Get("Authorization"), "Credential="); ok {
-				id, _, _ := strings.Cut(cred, "/")
-				return id
+				id, _, _ = strings.Cut(cred, "/")
+				return true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("the emulator never saw %s %s", method, path)
 	}
-	t.Fatalf("the emulator never saw %s %s", method, path)
-	return ""
+	return id
 }
 
 // TestServeRefreshDuringTransfer streams an upload and a download that

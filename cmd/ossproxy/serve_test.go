@@ -131,18 +131,15 @@ func TestServeGracefulShutdown(t *testing.T) {
 	go func() { stopped <- s.stop(t) }()
 	s.waitLog(t, "shutting down", 0)
 	// The listener closes right after that log line: new connections fail.
-	refused := false
-	for range 200 {
+	if !waitFor(func() bool {
 		c, err := net.DialTimeout("tcp", strings.TrimPrefix(s.url, "http://"), time.Second)
 		if err != nil {
-			refused = true
-			break
+			return true
 		}
 		c.Close()
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !refused {
-		t.Error("new connections still accepted 2s into the shutdown")
+		return false
+	}) {
+		t.Errorf("new connections still accepted %v into the shutdown", pollLimit)
 	}
 	select {
 	case err := <-stopped:

@@ -75,15 +75,7 @@ func TestServeTLSCertificateReload(t *testing.T) {
 	// Swap: key first, then the certificate (a renewal tool's order).
 	copyFile(t, k2, key, start.Add(time.Minute))
 	copyFile(t, c2, cert, start.Add(time.Minute))
-	swapped := false
-	for range 200 {
-		if bytes.Equal(leafOf(t, addr, pool), second) {
-			swapped = true
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if !swapped {
+	if !waitFor(func() bool { return bytes.Equal(leafOf(t, addr, pool), second) }) {
 		t.Fatalf("the new certificate is not served:\n%s", s.logs)
 	}
 	s.waitLog(t, "TLS certificate reloaded", 0)
