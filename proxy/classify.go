@@ -520,30 +520,12 @@ func (c *Classifier) deleteMultiple(r *http.Request, bucket string) (*Operation,
 	if err != nil {
 		return nil, err
 	}
-	var d deleteRequest
-	dec := xml.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedXML, err)
+	if err := checkDeleteShape(body); err != nil {
+		return nil, err
 	}
-	// Nothing but white space, comments and processing instructions may
-	// follow, so OSS cannot see a second document.
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedXML, err)
-		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) != 0 {
-				return nil, fmt.Errorf("%w: trailing data", ErrMalformedXML)
-			}
-		case xml.Comment, xml.ProcInst:
-		default:
-			return nil, fmt.Errorf("%w: trailing element", ErrMalformedXML)
-		}
+	var d deleteRequest
+	if err := xml.Unmarshal(body, &d); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedXML, err)
 	}
 	if len(d.Objects) == 0 || len(d.Objects) > MaxDeleteKeys || len(d.Quiet) > 1 {
 		return nil, fmt.Errorf("%w: 1 to %d objects", ErrMalformedXML, MaxDeleteKeys)
@@ -570,6 +552,68 @@ func (c *Classifier) deleteMultiple(r *http.Request, bucket string) (*Operation,
 		}
 	}
 	return op, nil
+}
+
+// checkDeleteShape refuses a DeleteMultipleObjects body that XML parsers
+// could read differently. The body is forwarded byte for byte, so OSS
+// must find exactly the keys judged here: one Delete root (after an
+// optional XML declaration) holding only Quiet and Object elements, each
+// Object only Key and VersionId, and these only text. encoding/xml would
+// skip unknown or deeper elements (a nested Object) and join the text
+// around a comment or child element of Key, where another parser may not;
+// comments, CDATA sections, DTDs, processing instructions and trailing
+// content are refused.
+func checkDeleteShape(body []byte) error {
+	if bytes.Contains(body, []byte("<!")) { // '<' is escaped in text and attributes: this is markup
+		return fmt.Errorf("%w: comment, CDATA or DTD", ErrMalformedXML)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	var parents [3]string
+	depth, roots := 0, 0
+	for first := true; ; first = false {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrMalformedXML, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			name := t.Name.Local
+			var ok bool
+			switch depth {
+			case 0:
+				roots++
+				ok = name == "Delete" && roots == 1
+			case 1:
+				ok = name == "Quiet" || name == "Object"
+			case 2:
+				ok = parents[1] == "Object" && (name == "Key" || name == "VersionId")
+			}
+			if !ok {
+				return fmt.Errorf("%w: unexpected element", ErrMalformedXML)
+			}
+			parents[depth] = name
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) != 0 {
+				return fmt.Errorf("%w: text outside the document", ErrMalformedXML)
+			}
+		case xml.ProcInst:
+			if !first || t.Target != "xml" {
+				return fmt.Errorf("%w: processing instruction", ErrMalformedXML)
+			}
+		default:
+			return fmt.Errorf("%w: unexpected markup", ErrMalformedXML)
+		}
+	}
+	if roots == 0 {
+		return fmt.Errorf("%w: no Delete element", ErrMalformedXML)
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
