@@ -259,6 +259,12 @@ func (v *Verifier) verifyV4(ctx context.Context, r *http.Request, bucket, key st
 		}
 		res.Time = t
 	}
+	// The SDKs take the scope date from the signing time; a scope of
+	// another day would let a derived key outlive its day.
+	var db [len(iso8601Date)]byte
+	if string(res.Time.UTC().AppendFormat(db[:0], iso8601Date)) != a.Date {
+		return Result{}, malformed("the V4 credential scope date is not the date of the request time")
+	}
 	cred, err := v.lookup(ctx, a.AccessKeyID)
 	if err != nil {
 		return Result{}, err

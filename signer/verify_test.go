@@ -366,3 +366,59 @@ func TestVerifyQuirks(t *testing.T) {
 		wantCode(t, "changed host", err, ErrSignatureDoesNotMatch, CodeSignatureDoesNotMatch)
 	})
 }
+
+// TestVerifyV4ScopeDate: the credential scope date must be the UTC date
+// of the signing time, as the SDKs always make it. A signature that is
+// otherwise valid but whose scope names another day is refused, so a
+// derived signing key works only on its own day.
+func TestVerifyV4ScopeDate(t *testing.T) {
+	cred := Credentials{AccessKeyID: "LTAI5tScopeDate", AccessKeySecret: "scope-secret"}
+	s := &V4{Region: "cn-hangzhou"}
+	v := &Verifier{Region: "cn-hangzhou", Keys: staticKeys(cred)}
+	at := time.Date(2024, 5, 6, 0, 5, 0, 0, time.UTC) // 5 minutes into a UTC day
+	// forge signs a header-auth request at time at with scope date scope;
+	// legacy puts the raw Date on the TimeStamp line (no x-oss-date).
+	forge := func(scope string, legacy bool) *http.Request {
+		h := http.Header{"Date": {at.Format(http.TimeFormat)}}
+		ts := at.Format(http.TimeFormat)
+		if !legacy {
+			ts = at.Format(iso8601DateTime)
+			h.Set("X-Oss-Date", ts)
+		}
+		in := &http.Request{Method: "GET", URL: &url.URL{Path: "/bkt/k"}, Host: "bkt.example", Header: h}
+		var sig [64]byte
+		s.signature(&sig, &v4Input{method: "GET", bucket: "bkt", key: "k", header: h, host: in.Host,
+			payload: UnsignedPayload, timestamp: ts, date: scope, region: "cn-hangzhou", product: "oss"}, nil, cred)
+		h.Set("Authorization", AlgorithmV4+" Credential="+cred.AccessKeyID+"/"+scope+"/cn-hangzhou/oss/aliyun_v4_request,Signature="+string(sig[:]))
+		return in
+	}
+	for _, legacy := range []bool{false, true} {
+		if _, err := v.Verify(context.Background(), forge("20240506", legacy), "bkt", "k", at); err != nil {
+			t.Errorf("legacy %t, same day: %v", legacy, err)
+		}
+		_, err := v.Verify(context.Background(), forge("20240505", legacy), "bkt", "k", at)
+		wantCode(t, "scope of the day before", err, ErrMalformedAuthorization, CodeInvalidArgument)
+	}
+
+	// Presigned: x-oss-date of one day, scope of another.
+	r := &http.Request{Method: "GET", URL: &url.URL{Scheme: "http", Host: "bkt.example", Path: "/k"}, Host: "bkt.example", Header: http.Header{}}
+	u, err := s.Presign(r, cred, "bkt", "k", at, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), inbound(t, "GET", u, nil), "bkt", "k", at); err != nil {
+		t.Fatalf("presigned, same day: %v", err)
+	}
+	pu, _ := url.Parse(u)
+	q := pu.Query()
+	q.Del("x-oss-signature")
+	q.Set("x-oss-credential", cred.AccessKeyID+"/20240505/cn-hangzhou/oss/aliyun_v4_request")
+	var sig [64]byte
+	s.signature(&sig, &v4Input{method: "GET", bucket: "bkt", key: "k", rawQuery: q.Encode(), header: http.Header{},
+		host: "bkt.example", payload: UnsignedPayload, timestamp: at.Format(iso8601DateTime), date: "20240505",
+		region: "cn-hangzhou", product: "oss"}, nil, cred)
+	q.Set("x-oss-signature", string(sig[:]))
+	pu.RawQuery = q.Encode()
+	_, err = v.Verify(context.Background(), inbound(t, "GET", pu.String(), nil), "bkt", "k", at)
+	wantCode(t, "presigned, scope of the day before", err, ErrMalformedAuthorization, CodeInvalidArgument)
+}
