@@ -26,7 +26,7 @@ const (
 const DefaultECSEndpoint = "http://100.100.100.200"
 
 // ECSConfig configures an ECSProvider. The zero value uses IMDSv2 only,
-// discovers the role name, and allows 1s to connect and 2s per request.
+// discovers the role name, and allows 2s per request, connection included.
 type ECSConfig struct {
 	// Endpoint is the metadata service base URL. "": DefaultECSEndpoint.
 	Endpoint string
