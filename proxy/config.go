@@ -49,7 +49,8 @@ type BucketConfig struct {
 	// PublicEndpoint is the endpoint presigned URLs will name (later use).
 	PublicEndpoint string `yaml:"public_endpoint"`
 	// Hosts are extra request host names (CNAME style) that address this
-	// bucket: a request for one of them is read as /key.
+	// bucket: a request for one of them is read as /key. Compared
+	// case-insensitively, without port or trailing dot.
 	Hosts []string `yaml:"hosts"`
 	// AllowInsecureHTTP allows an http:// Endpoint (tests, osstest).
 	AllowInsecureHTTP bool `yaml:"allow_insecure_http"`
@@ -137,7 +138,12 @@ func (c *Config) compile() (map[string]*bucketRoute, map[string]string, error) {
 		}
 		buckets[b.Name] = r
 		for _, h := range b.Hosts {
-			h = strings.ToLower(h)
+			// As the router reads the request host: lower case, no
+			// trailing dot, no port (a port would never match).
+			h = strings.TrimSuffix(strings.ToLower(h), ".")
+			if h == "" || strings.ContainsAny(h, ":/") {
+				return nil, nil, fmt.Errorf("%w: bucket %q: host %q (a name without port)", ErrConfig, b.Name, h)
+			}
 			if other, dup := hosts[h]; dup {
 				return nil, nil, fmt.Errorf("%w: host %q names buckets %q and %q", ErrConfig, h, other, b.Name)
 			}

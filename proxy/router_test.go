@@ -161,6 +161,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad version", Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: ok.Endpoint, Region: "r", SignatureVersion: "v2"}}}},
 		{"default unlisted", Config{Buckets: []BucketConfig{ok}, DefaultBucket: "nope"}},
 		{"suffix with port", Config{Buckets: []BucketConfig{ok}, VirtualHostSuffixes: []string{"oss.local:80"}}},
+		{"host with port", Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: ok.Endpoint, Region: "r", Hosts: []string{"files.example.com:443"}}}}},
+		{"empty host", Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: ok.Endpoint, Region: "r", Hosts: []string{""}}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,9 +171,18 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
+	// A host written with a trailing dot or in upper case matches the
+	// request host as the router normalises it.
+	rt, err := NewRouter(Config{Buckets: []BucketConfig{ok, {Name: "other", Endpoint: ok.Endpoint, Region: "r", Hosts: []string{"Files.Example.COM."}}}})
+	if err != nil {
+		t.Fatalf("host with trailing dot: %v", err)
+	}
+	if rte, err := rt.Route(rawRequest(t, http.MethodGet, "files.example.com:8443", "/k")); err != nil || rte.Bucket != "other" || rte.Key != "k" {
+		t.Errorf("host with trailing dot: route %+v, %v; want other/k", rte, err)
+	}
 	insecure := ok
 	insecure.Endpoint, insecure.AllowInsecureHTTP = "http://127.0.0.1:9000", true
-	rt, err := NewRouter(Config{Buckets: []BucketConfig{insecure}})
+	rt, err = NewRouter(Config{Buckets: []BucketConfig{insecure}})
 	if err != nil {
 		t.Fatalf("allow_insecure_http: %v", err)
 	}
