@@ -101,21 +101,22 @@ func (rt *Router) Route(r *http.Request) (Route, error) {
 			return Route{}, err
 		}
 	}
-	for _, s := range rt.suffixes {
-		if label, found := strings.CutSuffix(host, s); found {
-			if !validBucketName(label) {
-				return Route{}, fmt.Errorf("routing: %w: virtual host", ErrInvalidBucketName)
+	// A bucket's own host name wins over a suffix it happens to end with.
+	if b, found := rt.hosts[host]; found {
+		bucket, keyPath, ok = b, path[1:], true
+	} else {
+		for _, s := range rt.suffixes {
+			if label, found := strings.CutSuffix(host, s); found {
+				if !validBucketName(label) {
+					return Route{}, fmt.Errorf("routing: %w: virtual host", ErrInvalidBucketName)
+				}
+				bucket, keyPath, ok = label, path[1:], true
+				break
 			}
-			bucket, keyPath, ok = label, path[1:], true
-			break
 		}
 	}
-	if !ok {
-		if b, found := rt.hosts[host]; found {
-			bucket, keyPath, ok = b, path[1:], true
-		} else if rt.def != "" {
-			bucket, keyPath, ok = rt.def, path[1:], true
-		}
+	if !ok && rt.def != "" {
+		bucket, keyPath, ok = rt.def, path[1:], true
 	}
 	if !ok { // path style: /bucket/key
 		seg, rest, _ := strings.Cut(path[1:], "/")

@@ -145,6 +145,23 @@ func TestRoute(t *testing.T) {
 	}
 }
 
+// TestRouteHostBeforeSuffix: a host listed for a bucket routes to that
+// bucket even when it also ends with a virtual-host suffix.
+func TestRouteHostBeforeSuffix(t *testing.T) {
+	cfg := testConfig()
+	cfg.Buckets[1].Hosts = []string{"files.oss.local"}
+	cfg.Buckets = append(cfg.Buckets, BucketConfig{Name: "files", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"})
+	rt, err := NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{"files.oss.local": "other", "FILES.oss.local:80": "other", "bkt.oss.local": "bkt"} {
+		if got, err := rt.Route(rawRequest(t, http.MethodGet, host, "/k")); err != nil || got.Bucket != want || got.Key != "k" {
+			t.Errorf("host %s: route %+v, %v; want %s/k", host, got, err, want)
+		}
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	ok := BucketConfig{Name: "bkt", Endpoint: "https://oss.example.com", Region: "r"}
 	tests := []struct {
