@@ -386,6 +386,29 @@ func TestPresignRefreshesShortLivedCredentials(t *testing.T) {
 	}
 }
 
+// TestPresignKeepsCredentialsWhenRefreshFails: the refresh the service
+// asks for in place of capping is voluntary, so when STS fails it the
+// still-valid credentials keep signing (capped) URLs, for that request and
+// the next ones, instead of every presign failing until STS recovers.
+func TestPresignKeepsCredentialsWhenRefreshFails(t *testing.T) {
+	e := newEnv(t, 15*time.Minute, nil)
+	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", "users/alice/x", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.presign(t, "alice", `{"bucket":"bkt","key":"users/alice/x","expires":"10m"}`)
+	e.cloud.Clock.Advance(12 * time.Minute) // 3 minutes left
+	e.cloud.Faults.Add(osstest.EndpointSTS, osstest.Fault{Status: http.StatusServiceUnavailable})
+	for i := range 2 {
+		a := e.presign(t, "alice", `{"bucket":"bkt","key":"users/alice/x","expires":"10m"}`)
+		if !a.Capped || a.ExpiresIn > 180 || a.ExpiresIn < 100 || e.signing.invalidates.Load() != 1 {
+			t.Fatalf("presign %d while STS fails: %+v; invalidations %d", i, a, e.signing.invalidates.Load())
+		}
+		if st, _ := curl(t, a.URL); st != 200 {
+			t.Fatalf("presign %d: capped URL: %d", i, st)
+		}
+	}
+}
+
 type stsAnswer struct {
 	AccessKeyID     string `json:"AccessKeyId"`
 	AccessKeySecret string

@@ -154,7 +154,8 @@ type Options struct {
 	// makes the Service ask it for fresh ones once per set of credentials,
 	// when fresh ones would live noticeably longer; such a refresh drops
 	// the cached credentials until it returns, so give the Service a Cache
-	// of its own rather than the proxy's.
+	// of its own rather than the proxy's. If it fails, the Service keeps
+	// signing with the old credentials until they expire.
 	Credentials credentials.Provider
 	// STS enables the STS endpoint. nil: it answers 501.
 	STS *STSOptions
@@ -214,6 +215,9 @@ type bucket struct {
 	// access key id of the credentials last invalidated, so each set is
 	// invalidated at most once.
 	lastInvalidated atomic.Pointer[string]
+	// the credentials last invalidated: the refresh was voluntary, so they
+	// keep signing until they expire while the source fails.
+	kept atomic.Pointer[credentials.Credentials]
 }
 
 var _ http.Handler = (*Service)(nil)
@@ -396,7 +400,13 @@ func (s *Service) Presign(ctx context.Context, p *auth.Principal, in PresignRequ
 	}
 	creds, err := b.creds.Retrieve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("presigning: getting signing credentials: %w: %w", ErrCredentialsUnavailable, err)
+		k := b.kept.Load()
+		if k == nil || k.Expires.Sub(s.now()) < time.Second {
+			return nil, fmt.Errorf("presigning: getting signing credentials: %w: %w", ErrCredentialsUnavailable, err)
+		}
+		s.log.LogAttrs(ctx, slog.LevelWarn, "getting signing credentials failed; signing with those kept from before a refresh",
+			slog.String("error", err.Error()), slog.Any("credentials", *k))
+		creds = *k
 	}
 	now := s.now().Truncate(time.Second)
 	if creds.CanExpire() {
@@ -450,8 +460,9 @@ func (s *Service) fresher(ctx context.Context, b *bucket, c credentials.Credenti
 	if last := b.lastInvalidated.Load(); last != nil && *last == c.AccessKeyID {
 		return c, left
 	}
-	id := c.AccessKeyID
+	id, kept := c.AccessKeyID, c
 	b.lastInvalidated.Store(&id)
+	b.kept.Store(&kept)
 	inv.Invalidate(c)
 	fresh, err := b.creds.Retrieve(ctx)
 	if err != nil || !fresh.Expires.After(c.Expires) {
