@@ -84,19 +84,7 @@ func (a *app) reload(load func() (*config.Config, error)) error {
 		if st, err = a.buildAuthState(cfg); err == nil {
 			old := a.state.Swap(st)
 			old.stop()
-			var restart []string
-			for _, f := range []struct {
-				name     string
-				old, new any
-			}{
-				{"listeners", a.cfg.Listeners, cfg.Listeners}, {"buckets", a.cfg.Proxy, cfg.Proxy},
-				{"credentials", a.cfg.Credentials, cfg.Credentials}, {"logging", a.cfg.Logging, cfg.Logging},
-				{"limits", a.cfg.Limits, cfg.Limits}, {"admin", a.cfg.Admin, cfg.Admin}, {"vend", a.cfg.Vend, cfg.Vend},
-			} {
-				if !reflect.DeepEqual(f.old, f.new) {
-					restart = append(restart, f.name)
-				}
-			}
+			restart := restartSections(a.cfg, cfg)
 			a.logger.Info("configuration reloaded", "config", cfg.File, "issuers", len(cfg.Auth.Issuers),
 				"access_keys", len(cfg.Auth.AccessKeys), "rules", len(cfg.Policy.Rules), "took", now().Sub(start))
 			if len(restart) > 0 {
@@ -107,4 +95,24 @@ func (a *app) reload(load func() (*config.Config, error)) error {
 	}
 	a.logger.Error("configuration reload refused; the running configuration stays in force", "config", a.cfg.File, "error", err.Error())
 	return fmt.Errorf("reloading %s: %w: %w", a.cfg.File, errReloadRefused, err)
+}
+
+// restartSections names the sections of next that differ from running's
+// and that a reload does not apply: every one but auth and policy.
+func restartSections(running, next *config.Config) []string {
+	var out []string
+	for _, f := range []struct {
+		name     string
+		old, new any
+	}{
+		{"listeners", running.Listeners, next.Listeners}, {"buckets", running.Proxy, next.Proxy},
+		{"credentials", running.Credentials, next.Credentials}, {"logging", running.Logging, next.Logging},
+		{"limits", running.Limits, next.Limits}, {"admin", running.Admin, next.Admin}, {"vend", running.Vend, next.Vend},
+		{"upstream", running.Upstream, next.Upstream},
+	} {
+		if !reflect.DeepEqual(f.old, f.new) {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
