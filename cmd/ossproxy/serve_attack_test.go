@@ -802,7 +802,7 @@ func TestAttackOperations(t *testing.T) {
 		{name: "delete-multiple with an entity-encoded key", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML("&#112;rivate/x"), status: 403, code: "AccessDenied"},
 		{name: "delete-multiple with a second document", method: "POST", target: "/data/?delete", header: []string{auth}, body: deleteXML("alice/a") + deleteXML("private/x"), status: 400, code: "MalformedXML"},
 		{name: "delete-multiple with two keys in one object", method: "POST", target: "/data/?delete", header: []string{auth}, body: "<Delete><Object><Key>alice/a</Key><Key>private/x</Key></Object></Delete>", status: 400, code: "MalformedXML"},
-		{name: "delete-multiple with a CDATA key", method: "POST", target: "/data/?delete", header: []string{auth}, body: "<Delete><Object><Key><![CDATA[private/x]]></Key></Object></Delete>", status: 403, code: "AccessDenied"},
+		{name: "delete-multiple with a CDATA key", method: "POST", target: "/data/?delete", header: []string{auth}, body: "<Delete><Object><Key><![CDATA[private/x]]></Key></Object></Delete>", status: 400, code: "MalformedXML"}, // refused whatever it names: OSS may parse CDATA otherwise
 		{name: "delete-multiple with a namespaced second key", method: "POST", target: "/data/?delete", header: []string{auth}, body: `<Delete><Object><Key>alice/a</Key><x:Key xmlns:x="urn:x">private/x</x:Key></Object></Delete>`, status: 400, code: "MalformedXML"},
 		{name: "delete-multiple with a DTD entity", method: "POST", target: "/data/?delete", header: []string{auth}, body: `<!DOCTYPE d [<!ENTITY e "private/x">]><Delete><Object><Key>&e;</Key></Object></Delete>`, status: 400, code: "MalformedXML"},
 		{name: "delete-multiple with a newline in a key", method: "POST", target: "/data/?delete", header: []string{auth}, body: "<Delete><Object><Key>alice/a\n</Key></Object></Delete>", status: 400},
@@ -994,13 +994,16 @@ func TestAttackSmuggling(t *testing.T) {
 		{"chunk size overflow", []string{auth, "Transfer-Encoding: chunked"}, "ffffffffffffffff1\r\nabc\r\n0\r\n\r\n" + hidden},
 		{"Content-Length shorter than the body (pipelined)", []string{auth, "Content-Length: 3"}, "abc" + hidden},
 	}
-	for _, tc := range tests {
+	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := s.cloud.OSS.PutObject(t.Context(), "data", "alice/smug", strings.NewReader("old")); err != nil {
+			// A key of its own: an upstream request of an earlier case
+			// that was refused mid-body may reach the emulator late.
+			key := fmt.Sprintf("alice/smug%d", i)
+			if err := s.cloud.OSS.PutObject(t.Context(), "data", key, strings.NewReader("old")); err != nil {
 				t.Fatal(err)
 			}
 			before := len(s.cloud.Recorder.Requests(osstest.EndpointOSS))
-			raw := "PUT /data/alice/smug HTTP/1.1\r\nHost: " + s.addr() + "\r\n" + strings.Join(tc.header, "\r\n") + "\r\n\r\n" + tc.body
+			raw := "PUT /data/" + key + " HTTP/1.1\r\nHost: " + s.addr() + "\r\n" + strings.Join(tc.header, "\r\n") + "\r\n\r\n" + tc.body
 			resp := rawExchange(t, s.addr(), raw)
 			if len(resp) == 0 {
 				t.Fatal("no response")
@@ -1011,14 +1014,14 @@ func TestAttackSmuggling(t *testing.T) {
 				if strings.Contains(u.URL, "smuggled") {
 					t.Fatalf("the hidden request reached the emulator: %s %s", u.Method, u.URL)
 				}
-				if u.Method == "PUT" {
+				if path, _, _ := strings.Cut(u.URL, "?"); u.Method == "PUT" && path == "/data/"+key {
 					puts++
 				}
 			}
 			if puts > 1 {
-				t.Fatalf("%d upstream PUTs", puts)
+				t.Fatalf("%d upstream PUTs: %+v", puts, up)
 			}
-			stored, err := s.cloud.OSS.OpenObject("data", "alice/smug")
+			stored, err := s.cloud.OSS.OpenObject("data", key)
 			if err != nil {
 				t.Fatal(err)
 			}
