@@ -191,8 +191,8 @@ type state struct {
 }
 
 // CallerFromContext returns the authenticated caller of the request whose
-// context is ctx, as the Handler stores it for Options.API and for the
-// Authorizer's callees; false outside a Handler request.
+// context is ctx, as the Handler stores it for the Authorizer and
+// Options.API; false outside a Handler request or before authentication.
 func CallerFromContext(ctx context.Context) (*Caller, bool) {
 	st, ok := ctx.Value(targetKey{}).(*state)
 	if !ok || st.caller == nil {
@@ -291,12 +291,15 @@ func (h *Handler) prepare(r *http.Request, st *state) (*http.Request, error) {
 	if routeErr != nil {
 		return r, routeErr
 	}
+	// One value from here on: the Authorizer and Options.API find the
+	// caller and request id in it, and TargetFromContext the target.
+	ctx = context.WithValue(ctx, targetKey{}, st)
 	if rte.Reserved {
 		if h.api == nil {
 			return r, fmt.Errorf("routing: %w", ErrNotFound)
 		}
 		st.api = true
-		return r.WithContext(context.WithValue(ctx, targetKey{}, st)), nil
+		return r.WithContext(ctx), nil
 	}
 	st.route = rte
 	op, err := h.classifier.Classify(r, rte, caller.StripQuery)
@@ -321,7 +324,6 @@ func (h *Handler) prepare(r *http.Request, st *state) (*http.Request, error) {
 	}
 	st.bucket, _ = h.router.bucket(bucket)
 	st.target = Target{Bucket: rte.Bucket, Key: rte.Key, Region: st.bucket.Region, Version: st.bucket.sig}
-	ctx = context.WithValue(ctx, targetKey{}, st) // one value: TargetFromContext reads the state
 	r = r.WithContext(ctx)
 	if op.Body != nil {
 		body := op.Body

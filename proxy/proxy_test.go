@@ -556,6 +556,36 @@ func TestHandlerAPI(t *testing.T) {
 	}
 }
 
+// TestHandlerAuthorizerContext: the Authorizer's context carries the
+// caller and the request id, as CallerFromContext documents.
+func TestHandlerAuthorizerContext(t *testing.T) {
+	var got struct {
+		sync.Mutex
+		caller string
+		id     string
+	}
+	f := newFixture(t, nil, func(o *Options) {
+		next := o.Authorizer
+		o.Authorizer = AuthorizerFunc(func(ctx context.Context, c *Caller, a Action, bucket, key string) error {
+			got.Lock()
+			if cc, ok := CallerFromContext(ctx); ok {
+				got.caller = cc.Name
+			}
+			got.id = RequestIDFromContext(ctx)
+			got.Unlock()
+			return next.Authorize(ctx, c, a, bucket, key)
+		})
+	})
+	req, _ := http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/ok/x", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, _ := f.do(t, req)
+	got.Lock()
+	defer got.Unlock()
+	if resp.StatusCode != 200 || got.caller == "" || len(got.id) != 24 || !strings.Contains(f.logs.String(), `"request_id":"`+got.id+`"`) {
+		t.Fatalf("status %d, caller %q, request id %q", resp.StatusCode, got.caller, got.id)
+	}
+}
+
 func TestBufferPool(t *testing.T) {
 	p := newBufferPool()
 	b := p.Get()
