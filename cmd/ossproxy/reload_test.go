@@ -2,7 +2,12 @@ package main
 
 import (
 	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/quick"
 
@@ -47,5 +52,49 @@ func TestRestartSections(t *testing.T) {
 	}
 	if got := restartSections(&config.Config{}, &config.Config{}); got != nil {
 		t.Fatalf("no change reported as %v", got)
+	}
+}
+
+// TestServeShutdownSkipsQueuedReloads: reloads queued behind one that
+// waits on an identity provider are dropped once shutdown begins, so the
+// drain waits for that one reload at most, not for every queued one.
+func TestServeShutdownSkipsQueuedReloads(t *testing.T) {
+	var fetches atomic.Int32
+	release := make(chan struct{})
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fetches.Add(1) == 1 {
+			<-release
+		}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(idp.Close)
+	reload := make(chan struct{})
+	s := startServeHooked(t, serveOpts{}, appHooks{Reload: reload}, nil)
+	text, err := os.ReadFile(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(text), "  token_query_param:", "    - issuer: "+idp.URL+"\n      audiences: [ossproxy]\n      algorithms: [RS256]\n      discovery: true\n      allow_insecure_http: true\n  token_query_param:", 1)
+	if err := os.WriteFile(s.cfg, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		reload <- struct{}{}
+	}
+	if !waitFor(func() bool { return fetches.Load() > 0 }) {
+		t.Fatalf("the reload never asked the identity provider:\n%s", s.logs)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop(t) }()
+	s.waitLog(t, "shutting down", 0)
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("%d discovery fetches: reloads queued at shutdown still ran", n)
+	}
+	if n := len(s.logs.records("configuration reload refused; the running configuration stays in force")); n != 1 {
+		t.Fatalf("%d refused reloads logged, want the one in flight", n)
 	}
 }

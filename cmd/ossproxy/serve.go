@@ -358,6 +358,9 @@ loop:
 			reloads.Go(func() {
 				reloadMu.Lock()
 				defer reloadMu.Unlock()
+				if ctx.Err() != nil {
+					return // queued behind a slow reload when shutdown began: moot
+				}
 				_ = a.reload(a.load) // logged; a refused reload changes nothing
 			})
 		}
