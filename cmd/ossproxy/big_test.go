@@ -37,31 +37,7 @@ func TestBigStreaming(t *testing.T) {
 	if os.Getenv("OSSPROXY_BIG") != "1" {
 		t.Skip("set OSSPROXY_BIG=1 (make big) to stream 4 GiB through the real binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "ossproxy")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("building ossproxy: %v", err)
-	}
-
-	// The emulator, in its own process.
-	emu := exec.CommandContext(t.Context(), bin, "emulator", "-json", "-bucket", "big", "-ca-out", filepath.Join(dir, "ca.pem"),
-		"-dir", filepath.Join(dir, "objects"))
-	emuOut, err := emu.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu.Stderr = os.Stderr
-	if err := emu.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Process.Signal(syscall.SIGTERM); emu.Wait() })
-	var info emulatorInfo
-	line, err := bufio.NewReader(emuOut).ReadString('\n')
-	if err != nil || json.Unmarshal([]byte(line), &info) != nil {
-		t.Fatalf("emulator output %q: %v", line, err)
-	}
+	bin, dir, info := startRealEmulator(t, "big")
 
 	// The proxy, with AssumeRole credentials from the emulator's STS.
 	hmac := "big-test-hmac-secret-0123456789abcdef"

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -61,30 +59,7 @@ func TestServeSignalsRealBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and streams 500 MiB")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "ossproxy")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("building ossproxy: %v", err)
-	}
-
-	emu := exec.CommandContext(t.Context(), bin, "emulator", "-json", "-bucket", "drain", "-ca-out", filepath.Join(dir, "ca.pem"),
-		"-dir", filepath.Join(dir, "objects"))
-	emuOut, err := emu.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu.Stderr = os.Stderr
-	if err := emu.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Process.Signal(syscall.SIGTERM); emu.Wait() })
-	var info emulatorInfo
-	line, err := bufio.NewReader(emuOut).ReadString('\n')
-	if err != nil || json.Unmarshal([]byte(line), &info) != nil {
-		t.Fatalf("emulator output %q: %v", line, err)
-	}
+	bin, dir, info := startRealEmulator(t, "drain")
 
 	const hmac = "drain-test-hmac-secret-0123456789abcdef"
 	cfg := fmt.Sprintf(`listeners:
