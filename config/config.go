@@ -107,13 +107,15 @@ func (t *TLS) ReloadIntervalOrDefault() time.Duration {
 // multi-gigabyte objects means any value would cut legitimate streams, so
 // slow clients are bounded by Idle and the kernel instead.
 type Timeouts struct {
-	// ReadHeader bounds reading the request headers (0: 10s).
+	// ReadHeader bounds reading the request headers, from the request's
+	// first byte (0: 10s).
 	ReadHeader time.Duration `yaml:"read_header"`
 	// Read bounds reading the whole request, body included (0: none).
 	Read time.Duration `yaml:"read"`
 	// Write bounds writing the response (0: none).
 	Write time.Duration `yaml:"write"`
-	// Idle bounds keep-alive idle time (0: 120s).
+	// Idle bounds the wait for a request, a connection's first request
+	// too, as between keep-alive requests (0: 120s).
 	Idle time.Duration `yaml:"idle"`
 	// BodyIdle bounds the pause between two request-body bytes (0: 60s):
 	// a body that stalls longer is abandoned, its upstream request

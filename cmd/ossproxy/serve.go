@@ -307,6 +307,7 @@ func (a *app) serve(ctx context.Context) error {
 		a.logger.Info("listening", "listener", li.name, "network", ln.Addr().Network(), "addr", ln.Addr().String(),
 			"tls", tlsOn, "anonymous", l.Anonymous)
 		wg.Go(func() {
+			ln := newFirstByteListener(ln, srv.IdleTimeout) // srv.Serve closes it
 			var err error
 			if tlsOn {
 				err = srv.ServeTLS(ln, "", "")
