@@ -20,19 +20,7 @@ import (
 // range, x-oss-* metadata): a header map of this size grows when the
 // signer adds its headers unless the clone leaves room for them.
 func BenchmarkHandlerGetSDKHeaders(b *testing.B) {
-	cfg := Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}}}
-	creds := signer.Credentials{AccessKeyID: "LTAI5tBenchmarkKey", AccessKeySecret: "bench-secret"}
-	h, err := New(Options{
-		Config:        cfg,
-		Authenticator: testAuthn,
-		Authorizer:    prefixAuthz,
-		Credentials:   CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
-		Signer:        NewOSSSigner(cfg),
-		Upstream:      memUpstream{body: bytes.Repeat([]byte("x"), 4096)},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	h := newBenchHandler(b, nil)
 	req := httptest.NewRequest(http.MethodGet, "/bkt/ok/dir/object.bin", nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	for k, v := range map[string]string{
@@ -90,20 +78,7 @@ func TestCloneForSigning(t *testing.T) {
 // on, as cmd/ossproxy configures it by default (JSON at info level), into
 // io.Discard: the cost of formatting one record per request.
 func BenchmarkHandlerGetAccessLog(b *testing.B) {
-	cfg := Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}}}
-	creds := signer.Credentials{AccessKeyID: "LTAI5tBenchmarkKey", AccessKeySecret: "bench-secret"}
-	h, err := New(Options{
-		Config:        cfg,
-		Authenticator: testAuthn,
-		Authorizer:    prefixAuthz,
-		Credentials:   CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
-		Signer:        NewOSSSigner(cfg),
-		Upstream:      memUpstream{body: bytes.Repeat([]byte("x"), 4096)},
-		Logger:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	h := newBenchHandler(b, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	req := httptest.NewRequest(http.MethodGet, "/bkt/ok/dir/object.bin", nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	b.ReportAllocs()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -29,19 +30,7 @@ func (m memUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 // sockets, an in-memory upstream, a trivial authenticator and authorizer,
 // and the real V4 signer.
 func BenchmarkHandlerGet(b *testing.B) {
-	cfg := Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}}}
-	creds := signer.Credentials{AccessKeyID: "LTAI5tBenchmarkKey", AccessKeySecret: "bench-secret"}
-	h, err := New(Options{
-		Config:        cfg,
-		Authenticator: testAuthn,
-		Authorizer:    prefixAuthz,
-		Credentials:   CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
-		Signer:        NewOSSSigner(cfg),
-		Upstream:      memUpstream{body: bytes.Repeat([]byte("x"), 4096)},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	h := newBenchHandler(b, nil)
 	req := httptest.NewRequest(http.MethodGet, "/bkt/ok/dir/object.bin", nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	b.ReportAllocs()
@@ -53,4 +42,27 @@ func BenchmarkHandlerGet(b *testing.B) {
 			b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
 		}
 	}
+}
+
+// newBenchHandler is the Handler of the in-memory benchmarks: one V4
+// bucket, a trivial authenticator and authorizer, static credentials, the
+// real signer, and an upstream that answers 4 KiB from memory. logger may
+// be nil (no access log).
+func newBenchHandler(b *testing.B, logger *slog.Logger) *Handler {
+	b.Helper()
+	cfg := Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}}}
+	creds := signer.Credentials{AccessKeyID: "LTAI5tBenchmarkKey", AccessKeySecret: "bench-secret"}
+	h, err := New(Options{
+		Config:        cfg,
+		Authenticator: testAuthn,
+		Authorizer:    prefixAuthz,
+		Credentials:   CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
+		Signer:        NewOSSSigner(cfg),
+		Upstream:      memUpstream{body: bytes.Repeat([]byte("x"), 4096)},
+		Logger:        logger,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
 }
