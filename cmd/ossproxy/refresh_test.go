@@ -184,21 +184,7 @@ credentials:
 func TestServeSTSUnavailableAtStart(t *testing.T) {
 	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
 	outage := cloud.Faults.Add(osstest.EndpointSTS, osstest.Fault{Status: 503})
-	s := startServe(t, serveOpts{cloud: cloud, credentials: `
-credentials:
-  source: assume_role
-  role_arn: ` + cloud.Role.ARN + `
-  base:
-    source: static
-    access_key_id: ${ADMIN_ID}
-    access_key_secret: ${ADMIN_SECRET}
-  sts:
-    endpoint: ` + cloud.STSEndpoint + `
-    ca_file: ca.pem
-  cache:
-    retry_min: 50ms
-    retry_max: 200ms
-`})
+	s := startServe(t, serveOpts{cloud: cloud, credentials: retryingAssumeRole(cloud)})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	get := func() (int, string) {
 		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.url+"/data/?list-type=2", nil)
@@ -223,4 +209,26 @@ credentials:
 	if code, body := get(); code != 200 {
 		t.Fatalf("after STS recovered: %d %s", code, body)
 	}
+}
+
+// retryingAssumeRole is the credentials section of a serve config that
+// assumes cloud's role with its admin key (ADMIN_ID, ADMIN_SECRET in the
+// environment, the CA in ca.pem) and retries a failed refresh quickly, for
+// tests in which STS fails and comes back.
+func retryingAssumeRole(cloud *osstest.Cloud) string {
+	return `
+credentials:
+  source: assume_role
+  role_arn: ` + cloud.Role.ARN + `
+  base:
+    source: static
+    access_key_id: ${ADMIN_ID}
+    access_key_secret: ${ADMIN_SECRET}
+  sts:
+    endpoint: ` + cloud.STSEndpoint + `
+    ca_file: ca.pem
+  cache:
+    retry_min: 50ms
+    retry_max: 200ms
+`
 }

@@ -77,21 +77,7 @@ func TestFaultSTSUnreachableAtStart(t *testing.T) {
 	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
 	outage := cloud.Faults.Add(osstest.EndpointSTS, osstest.Fault{Reset: true})
 	adminAddr := make(chan net.Addr, 1)
-	s := startHardenedWith(t, hardenedOpts{cloud: cloud, credentials: `
-credentials:
-  source: assume_role
-  role_arn: ` + cloud.Role.ARN + `
-  base:
-    source: static
-    access_key_id: ${ADMIN_ID}
-    access_key_secret: ${ADMIN_SECRET}
-  sts:
-    endpoint: ` + cloud.STSEndpoint + `
-    ca_file: ca.pem
-  cache:
-    retry_min: 50ms
-    retry_max: 200ms
-`}, appHooks{AdminReady: func(a net.Addr) { adminAddr <- a }})
+	s := startHardenedWith(t, hardenedOpts{cloud: cloud, credentials: retryingAssumeRole(cloud)}, appHooks{AdminReady: func(a net.Addr) { adminAddr <- a }})
 	var readyz string
 	select {
 	case a := <-adminAddr:
