@@ -135,10 +135,10 @@ func (conf *cliConfig) provider(name string, opts ProfileOptions, depth int) (Pr
 		if err != nil {
 			return nil, err
 		}
-		return NewAssumeRole(base, sts, AssumeRoleInput{
+		return asProvider(NewAssumeRole(base, sts, AssumeRoleInput{
 			RoleARN: p.RoleArn, SessionName: p.RoleSessionName, Duration: time.Duration(p.DurationSeconds) * time.Second,
 			ExternalID: p.ExternalID, Policy: p.Policy,
-		})
+		}))
 	}
 	switch p.Mode {
 	case "AK":
@@ -169,17 +169,17 @@ func (conf *cliConfig) provider(name string, opts ProfileOptions, depth int) (Pr
 		if p.RoleName != "" {
 			ecs.RoleName = p.RoleName
 		}
-		return NewECS(ecs)
+		return asProvider(NewECS(ecs))
 	case "OIDC":
 		sts, err := opts.sts(p.StsRegion, p.EnableVpc)
 		if err != nil {
 			return nil, err
 		}
-		return NewOIDC(sts, OIDCConfig{
+		return asProvider(NewOIDC(sts, OIDCConfig{
 			RoleARN: p.RoleArn, OIDCProviderARN: p.OIDCProviderARN, TokenFile: p.OIDCTokenFile,
 			SessionName: p.RoleSessionName, Duration: time.Duration(p.DurationSeconds) * time.Second,
 			Policy: p.Policy, ReadFile: opts.readFile,
-		})
+		}))
 	default:
 		return nil, bad("unsupported mode")
 	}
@@ -220,7 +220,7 @@ func ParseCredentialsFile(data []byte, name string, opts ProfileOptions) (Provid
 		if r := get("role_name"); r != "" {
 			ecs.RoleName = r
 		}
-		return NewECS(ecs)
+		return asProvider(NewECS(ecs))
 	case "ram_role_arn":
 		if get("access_key_id") == "" || get("access_key_secret") == "" || get("role_arn") == "" || get("role_session_name") == "" {
 			return nil, bad("access_key_id, access_key_secret, role_arn and role_session_name are required")
@@ -231,9 +231,9 @@ func ParseCredentialsFile(data []byte, name string, opts ProfileOptions) (Provid
 		if err != nil {
 			return nil, err
 		}
-		return NewAssumeRole(base, sts, AssumeRoleInput{
+		return asProvider(NewAssumeRole(base, sts, AssumeRoleInput{
 			RoleARN: get("role_arn"), SessionName: get("role_session_name"), Policy: get("policy"), Duration: time.Hour,
-		})
+		}))
 	default:
 		return nil, bad("unsupported type")
 	}
@@ -277,4 +277,14 @@ func (p *fileProvider) Retrieve(ctx context.Context) (Credentials, error) {
 		return Credentials{}, fmt.Errorf("reading %s: %w", p.path, err)
 	}
 	return inner.Retrieve(ctx)
+}
+
+// asProvider turns a constructor's (*T, error) into (Provider, error)
+// without the typed-nil trap: on error the Provider is a true nil, not an
+// interface holding a nil pointer.
+func asProvider[P Provider](p P, err error) (Provider, error) {
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
