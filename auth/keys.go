@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 
 	"github.com/MicahParks/jwkset"
@@ -33,6 +34,9 @@ func parseStaticKeys(ctx context.Context, data []byte) (*jwkset.MemoryJWKSet, er
 			var set jwkset.JWKSMarshal
 			if err := json.Unmarshal(trimmed, &set); err != nil {
 				return nil, fmt.Errorf("parsing JWK Set: %w", err)
+			}
+			if len(set.Keys) == 0 {
+				return nil, errors.New("the JWK Set holds no keys")
 			}
 			for i, m := range set.Keys {
 				jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
