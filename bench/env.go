@@ -47,6 +47,7 @@ type target struct {
 	base       string            // http://127.0.0.1:port
 	header     string            // "Name: value" sent with every request, or ""
 	presigned  map[string]string // method+" "+key -> presigned URL (configuration D)
+	proc       *exec.Cmd         // the Go proxy serving it (G, C, D), whose CPU and system calls are measured; nil for A and B
 }
 
 func (t *target) url(method, key string) string {
@@ -64,6 +65,7 @@ type env struct {
 	targets []*target
 	procs   []*exec.Cmd
 	proxy   *exec.Cmd // ossproxy
+	goproxy *exec.Cmd // configuration G: the bare Go reverse proxy
 	nginx   *exec.Cmd // nginx master
 	admin   string    // ossproxy's admin URL
 	stopped bool
@@ -72,6 +74,7 @@ type env struct {
 type confData struct {
 	Dir                    string
 	Backend, Front, Ossprx int
+	Goprx                  int // configuration G
 	Admin                  int // ossproxy's admin listener (metrics, pprof)
 	HMAC, KeySecret        string
 }
@@ -218,7 +221,7 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 		}
 	}
 	cd := confData{Dir: dir, HMAC: randHex(32), KeySecret: randHex(20)}
-	for _, p := range []*int{&cd.Backend, &cd.Front, &cd.Ossprx, &cd.Admin} {
+	for _, p := range []*int{&cd.Backend, &cd.Front, &cd.Ossprx, &cd.Admin, &cd.Goprx} {
 		if *p, err = freePort(); err != nil {
 			return nil, err
 		}
@@ -242,8 +245,12 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 	if e.proxy, err = e.spawn(ctx, "ossproxy", extra, o.ossproxy, "serve", "--config", filepath.Join(dir, "ossproxy.yaml")); err != nil {
 		return nil, err
 	}
+	if e.goproxy, err = e.spawn(ctx, "goproxy", extra, o.goproxy,
+		"-addr", "127.0.0.1:"+strconv.Itoa(cd.Goprx), "-upstream", "http://127.0.0.1:"+strconv.Itoa(cd.Backend)); err != nil {
+		return nil, err
+	}
 	e.admin = "http://127.0.0.1:" + strconv.Itoa(cd.Admin)
-	for _, p := range []int{cd.Backend, cd.Front, cd.Ossprx, cd.Admin} {
+	for _, p := range []int{cd.Backend, cd.Front, cd.Ossprx, cd.Admin, cd.Goprx} {
 		if err := waitPort(ctx, p); err != nil {
 			return nil, err
 		}
@@ -257,7 +264,7 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 	}
 	base := func(p int) string { return "http://127.0.0.1:" + strconv.Itoa(p) }
 	d := &target{Name: "D", Desc: "ossproxy, access key (V4 presigned URL verified, re-signed)", base: base(cd.Ossprx),
-		presigned: map[string]string{}}
+		presigned: map[string]string{}, proc: e.proxy}
 	v4 := &signer.V4{Region: region}
 	creds := signer.Credentials{AccessKeyID: clientKey, AccessKeySecret: cd.KeySecret}
 	for _, mk := range [][2]string{{"GET", smallKey}, {"GET", bigKey}, {"GET", rssKey}, {"PUT", putBigKey}, {"PUT", "data/check"}} {
@@ -271,7 +278,8 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 	e.targets = []*target{
 		{Name: "A", Desc: "direct to the nginx backend", base: base(cd.Backend)},
 		{Name: "B", Desc: "nginx proxy_pass (buffering off, keepalive upstream)", base: base(cd.Front)},
-		{Name: "C", Desc: "ossproxy, JWT bearer (HS256) + V4 signing", base: base(cd.Ossprx), header: "Authorization: Bearer " + token},
+		{Name: "G", Desc: "bare Go httputil.ReverseProxy (no auth, signing, log or metrics)", base: base(cd.Goprx), proc: e.goproxy},
+		{Name: "C", Desc: "ossproxy, JWT bearer (HS256) + V4 signing", base: base(cd.Ossprx), header: "Authorization: Bearer " + token, proc: e.proxy},
 		d,
 	}
 	return e, nil
@@ -332,7 +340,7 @@ func (e *env) stop(log *slog.Logger) {
 			<-done
 		}
 	}
-	log.Info("stopped nginx and ossproxy")
+	log.Info("stopped nginx, goproxy and ossproxy")
 }
 
 func waitPort(ctx context.Context, port int) error {

@@ -36,6 +36,7 @@ type options struct {
 	microCount int
 	out        string
 	ossproxy   string
+	goproxy    string
 	nginx      string
 	wrk        string
 	workdir    string
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&o.microCount, "micro-count", 5, "go test -count for the micro-benchmarks")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "Markdown file to write (the generated section between its markers is replaced)")
 	flag.StringVar(&o.ossproxy, "ossproxy", "bin/ossproxy", "ossproxy binary")
+	flag.StringVar(&o.goproxy, "goproxy", "bin/ossproxy-goproxy", "configuration G's binary: a bare httputil.ReverseProxy (bench/goproxy)")
 	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary")
 	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
 	flag.StringVar(&o.workdir, "workdir", "", "working directory (default: a new temporary one, removed at the end)")
@@ -107,6 +109,7 @@ func run(ctx context.Context, log *slog.Logger, o options) (err error) {
 		for _, t := range env.targets {
 			fmt.Printf("%s\t%s\t%s\t%s\n", t.Name, t.url("GET", smallKey), t.header, t.Desc)
 		}
+		fmt.Printf("goproxy (G) pid %d\n", env.goproxy.Process.Pid)
 		fmt.Printf("ossproxy pid %d, profiles at %s/debug/pprof/, work dir %s; Ctrl-C stops\n", env.proxy.Process.Pid, env.admin, dir)
 		<-ctx.Done()
 		return nil

@@ -62,12 +62,12 @@ func (e *env) wrk(ctx context.Context, t *target, conns int, d time.Duration) (w
 	args = append(args, t.url("GET", smallKey))
 	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
-	before := e.usage()
+	before := e.usage(t)
 	out, err := exec.CommandContext(ctx, e.o.wrk, args...).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("%w: wrk %s c=%d: %w: %s", ErrMeasure, t.Name, conns, err, out)
 	}
-	after := e.usage()
+	after := e.usage(t)
 	r, err := parseWrk(string(out))
 	if err != nil {
 		return r, fmt.Errorf("%s c=%d: %w: %s", t.Name, conns, err, out)
@@ -162,7 +162,9 @@ func (e *env) bigTransfers(ctx context.Context, log *slog.Logger) (map[string][]
 	return res, nil
 }
 
-// usage is a snapshot of the CPU time and system calls of the servers.
+// usage is a snapshot of the CPU time and system calls of the servers:
+// proxy* are those of the Go proxy serving the target (goproxy for G,
+// ossproxy for C and D, none for A and B).
 type usage struct {
 	proxyCPU, nginxCPU time.Duration
 	proxySyscalls      int64
@@ -203,12 +205,16 @@ func children(pid int) []int {
 	return out
 }
 
-func (e *env) usage() usage {
-	u := usage{proxyCPU: procCPU(e.proxy.Process.Pid)}
+func (e *env) usage(t *target) usage {
+	var u usage
 	for _, w := range children(e.nginx.Process.Pid) {
 		u.nginxCPU += procCPU(w)
 	}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", e.proxy.Process.Pid)); err == nil {
+	if t.proc == nil {
+		return u
+	}
+	u.proxyCPU = procCPU(t.proc.Process.Pid)
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", t.proc.Process.Pid)); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(l, "syscr: "); ok {
 				n, _ := strconv.ParseInt(v, 10, 64)

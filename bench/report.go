@@ -98,9 +98,46 @@ func (r *results) ratios(num, den string, c int, f func(wrkResult) float64) []fl
 	return out
 }
 
-func rps(w wrkResult) float64 { return w.RPS }
-func p50(w wrkResult) float64 { return float64(w.P50) }
-func p99(w wrkResult) float64 { return float64(w.P99) }
+// diffs returns the per-round differences f(a) - f(b) of the small-GET runs.
+func (r *results) diffs(a, b string, c int, f func(wrkResult) float64) []float64 {
+	x, y := r.small[a][c], r.small[b][c]
+	var out []float64
+	for i := range min(len(x), len(y)) {
+		out = append(out, f(x[i])-f(y[i]))
+	}
+	return out
+}
+
+// ownCPU returns, per configuration, the per-round CPU time per request
+// of the proxy itself: nginx(B) − nginx(A) of the same round for B (its
+// workers also serve the backend), the Go proxy's for G, C and D.
+func (r *results) ownCPU(c int) map[string][]float64 {
+	own := map[string][]float64{}
+	for i := range len(r.small["A"][c]) {
+		base := float64(r.small["A"][c][i].NginxCPU)
+		for _, t := range configs[1:] {
+			if i >= len(r.small[t][c]) {
+				continue
+			}
+			x := r.small[t][c][i]
+			v := float64(x.ProxyCPU)
+			if t == "B" {
+				v = float64(x.NginxCPU) - base
+			}
+			own[t] = append(own[t], v)
+		}
+	}
+	return own
+}
+
+// configs are the configurations in report order.
+var configs = []string{"A", "B", "G", "C", "D"}
+
+func rps(w wrkResult) float64      { return w.RPS }
+func cpu(w wrkResult) float64      { return float64(w.ProxyCPU) }
+func syscalls(w wrkResult) float64 { return w.ProxySyscalls }
+func p50(w wrkResult) float64      { return float64(w.P50) }
+func p99(w wrkResult) float64      { return float64(w.P99) }
 
 func (r *results) medianOf(name string, c int, f func(wrkResult) float64) float64 {
 	var v []float64
@@ -177,11 +214,7 @@ func writeReport(o options, r *results) error {
 		x := median(r.ratios("C", "B", c, p50))
 		w("| C/B p50 latency at c=%d | ≤ 1.2 | %.2f | %s |\n", c, x, verdict(x <= 1.2))
 	}
-	var added []float64
-	for i := range min(len(r.small["C"][1]), len(r.small["A"][1])) {
-		added = append(added, float64(r.small["C"][1][i].P50-r.small["A"][1][i].P50))
-	}
-	add := median(added)
+	add := median(r.diffs("C", "A", 1, p50))
 	w("| C − A added p50 at c=1 | ≤ 150 µs | %s | %s |\n", us(add), verdict(add <= 150e3))
 	g, p := r.bigRatio("C", "B", false), r.bigRatio("C", "B", true)
 	w("| C/B %d MiB GET throughput | ≥ 0.9 | %.2f | %s |\n", o.bigSize>>20, g, verdict(g >= 0.9))
@@ -197,36 +230,18 @@ func writeReport(o options, r *results) error {
 	w("\n### 4 KiB GET (wrk, keep-alive)\n\n")
 	w("| config | path | c | requests/s | p50 | p99 | rps / B | p50 / B |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, c := range o.conns {
-		for _, t := range []string{"A", "B", "C", "D"} {
+		for _, t := range configs {
 			w("| %s | %s | %d | %.0f | %s | %s | %.2f | %.2f |\n", t, desc(t), c,
 				r.medianOf(t, c, rps), us(r.medianOf(t, c, p50)), us(r.medianOf(t, c, p99)),
 				median(r.ratios(t, "B", c, rps)), median(r.ratios(t, "B", c, p50)))
 		}
 	}
 	w("\nCPU per request, from /proc around each run (all nginx workers serve both A's backend and B's proxy; " +
-		"the proxy's own cost is nginx(B) − nginx(A) for B and ossproxy's CPU for C and D):\n\n")
-	w("| config | c | nginx CPU/req | ossproxy CPU/req | proxy's own CPU/req | / B | ossproxy syscalls/req |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+		"the proxy's own cost is nginx(B) − nginx(A) for B and the Go proxy's CPU for G, C and D):\n\n")
+	w("| config | c | nginx CPU/req | Go proxy CPU/req | proxy's own CPU/req | / B | Go proxy syscalls/req |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, c := range o.conns {
-		own := map[string][]float64{}
-		for i := range len(r.small["A"][c]) {
-			base := float64(r.small["A"][c][i].NginxCPU)
-			for _, t := range []string{"B", "C", "D"} {
-				if i >= len(r.small[t][c]) {
-					continue
-				}
-				x := r.small[t][c][i]
-				v := float64(x.ProxyCPU)
-				if t == "B" {
-					v = float64(x.NginxCPU) - base
-				}
-				own[t] = append(own[t], v)
-			}
-		}
-		for _, t := range []string{"A", "B", "C", "D"} {
-			var sys []float64
-			for _, x := range r.small[t][c] {
-				sys = append(sys, x.ProxySyscalls)
-			}
+		own := r.ownCPU(c)
+		for _, t := range configs {
 			ownS, ratio, sysS := "–", "–", "–"
 			if t != "A" {
 				ownS = fmt.Sprintf("%.1f µs", median(own[t])/1e3)
@@ -234,20 +249,55 @@ func writeReport(o options, r *results) error {
 					ratio = fmt.Sprintf("%.2f", median(own[t])/b)
 				}
 			}
-			if t == "C" || t == "D" {
-				sysS = fmt.Sprintf("%.1f", median(sys))
+			if t == "G" || t == "C" || t == "D" {
+				sysS = fmt.Sprintf("%.1f", r.medianOf(t, c, syscalls))
 			}
 			w("| %s | %d | %.1f µs | %.1f µs | %s | %s | %s |\n", t, c,
 				r.medianOf(t, c, func(x wrkResult) float64 { return float64(x.NginxCPU) })/1e3,
-				r.medianOf(t, c, func(x wrkResult) float64 { return float64(x.ProxyCPU) })/1e3, ownS, ratio, sysS)
+				r.medianOf(t, c, cpu)/1e3, ownS, ratio, sysS)
 		}
 	}
+
+	w("\n### The Go floor (G)\n\n")
+	w("G is a bare `httputil.ReverseProxy` (bench/goproxy: Rewrite + SetURL, ossproxy's tuned `http.Transport`, " +
+		"its server timeouts and pooled copy buffers; no auth, signing, logging or metrics). " +
+		"G/B is what Go's net/http costs against nginx on this machine; C/G is what ossproxy adds to it.\n\n")
+	w("| measure | c=%d | c=%d |\n| --- | --- | --- |\n", o.conns[0], o.conns[len(o.conns)-1])
+	row := func(name string, f func(c int) string) {
+		w("| %s |", name)
+		for _, c := range []int{o.conns[0], o.conns[len(o.conns)-1]} {
+			w(" %s |", f(c))
+		}
+		w("\n")
+	}
+	ratio := func(num, den string, f func(wrkResult) float64) func(int) string {
+		return func(c int) string { return fmt.Sprintf("%.2f", median(r.ratios(num, den, c, f))) }
+	}
+	row("G/B requests/s", ratio("G", "B", rps))
+	row("G/B p50", ratio("G", "B", p50))
+	row("C/G requests/s", ratio("C", "G", rps))
+	row("C/G p50", ratio("C", "G", p50))
+	row("G − A added p50", func(c int) string { return us(median(r.diffs("G", "A", c, p50))) })
+	row("C − G added p50", func(c int) string { return us(median(r.diffs("C", "G", c, p50))) })
+	row("proxy's own CPU/req B, G, C", func(c int) string {
+		own := r.ownCPU(c)
+		return fmt.Sprintf("%.1f, %.1f, %.1f µs", median(own["B"])/1e3, median(own["G"])/1e3, median(own["C"])/1e3)
+	})
+	row("G/B CPU/req", func(c int) string {
+		own := r.ownCPU(c)
+		return fmt.Sprintf("%.2f", median(own["G"])/median(own["B"]))
+	})
+	row("C/G CPU/req", ratio("C", "G", cpu))
+	row("C − G CPU/req", func(c int) string { return us(median(r.diffs("C", "G", c, cpu))) })
+	row("system calls/req G, C", func(c int) string {
+		return fmt.Sprintf("%.1f, %.1f", r.medianOf("G", c, syscalls), r.medianOf("C", c, syscalls))
+	})
 	w("\nD/C requests/s: %.2f at c=1, %.2f at c=64 (the cost of verifying a V4 signature instead of a cached JWT).\n",
 		median(r.ratios("D", "C", 1, rps)), median(r.ratios("D", "C", 64, rps)))
 
 	w("\n### %d MiB transfers (curl, one at a time)\n\n", o.bigSize>>20)
 	w("| config | GET MiB/s | PUT MiB/s | GET / B | PUT / B |\n| --- | --- | --- | --- | --- |\n")
-	for _, t := range []string{"A", "B", "C", "D"} {
+	for _, t := range configs {
 		w("| %s | %.0f | %.0f | %.2f | %.2f |\n", t, r.bigMedian(t, false)/(1<<20), r.bigMedian(t, true)/(1<<20),
 			r.bigRatio(t, "B", false), r.bigRatio(t, "B", true))
 	}
@@ -275,6 +325,8 @@ func desc(name string) string {
 		return "direct"
 	case "B":
 		return "nginx proxy_pass"
+	case "G":
+		return "bare Go ReverseProxy"
 	case "C":
 		return "ossproxy JWT"
 	case "D":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One-command benchmark: ossproxy vs a plain nginx proxy_pass vs direct
-# access to the same nginx backend, interleaved, written to BENCHMARKS.md.
+# One-command benchmark: ossproxy vs a plain nginx proxy_pass vs a bare Go
+# httputil.ReverseProxy vs direct access to the same nginx backend,
+# interleaved, written to BENCHMARKS.md.
 #
 #   bench/run.sh            # full run (≈ 10-15 min on 2 cores)
 #   bench/run.sh -quick     # smoke run (≈ 2 min)
@@ -23,6 +24,7 @@ fi
 
 mkdir -p bin
 go build -trimpath -o bin/ossproxy ./cmd/ossproxy
+go build -trimpath -o bin/ossproxy-goproxy ./bench/goproxy
 go build -o bin/ossproxy-bench ./bench
 
 export BENCH_PIDFILE

@@ -20,9 +20,9 @@ type wrkResult struct {
 	// Errors counts socket errors and non-2xx/3xx responses.
 	Errors int64
 
-	// Measured around the run from /proc, per request: CPU time of
-	// ossproxy and of all nginx workers, and ossproxy's read and write
-	// system calls.
+	// Measured around the run from /proc, per request: CPU time of the
+	// Go proxy serving the target (G, C, D) and of all nginx workers, and
+	// the Go proxy's read and write system calls.
 	ProxyCPU, NginxCPU time.Duration
 	ProxySyscalls      float64
 }
