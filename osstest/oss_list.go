@@ -22,6 +22,15 @@ func encodingType(q url.Values) (bool, *ossError) {
 	}
 }
 
+// encodingName is the EncodingType of a response: "url" when
+// encoding-type=url was asked for, else "" (the element is omitted).
+func encodingName(enc bool) string {
+	if enc {
+		return "url"
+	}
+	return ""
+}
+
 // encodeIf URL-encodes s when encoding-type=url was asked for, as OSS does
 // for keys, prefixes, markers, delimiters and tokens (PROTOCOL.md §9).
 func encodeIf(enc bool, s string) string {
@@ -180,10 +189,8 @@ func (o *OSS) listObjects(w http.ResponseWriter, bucket string, q url.Values) *o
 		}
 		res := listV2Result{Name: bucket, Prefix: encodeIf(enc, prefix), StartAfter: encodeIf(enc, q.Get("start-after")),
 			ContinuationToken: encodeIf(enc, q.Get("continuation-token")), MaxKeys: maxKeys,
-			Delimiter: encodeIf(enc, delim), IsTruncated: p.truncated, KeyCount: len(p.objects) + len(p.prefixes)}
-		if enc {
-			res.EncodingType = "url"
-		}
+			Delimiter: encodeIf(enc, delim), IsTruncated: p.truncated, KeyCount: len(p.objects) + len(p.prefixes),
+			EncodingType: encodingName(enc)}
 		if p.truncated {
 			res.NextContinuationToken = encodeIf(enc, p.next)
 		}
@@ -201,10 +208,7 @@ func (o *OSS) listObjects(w http.ResponseWriter, bucket string, q url.Values) *o
 		return e
 	}
 	res := listV1Result{Name: bucket, Prefix: encodeIf(enc, prefix), Marker: encodeIf(enc, q.Get("marker")),
-		MaxKeys: maxKeys, Delimiter: encodeIf(enc, delim), IsTruncated: p.truncated}
-	if enc {
-		res.EncodingType = "url"
-	}
+		MaxKeys: maxKeys, Delimiter: encodeIf(enc, delim), IsTruncated: p.truncated, EncodingType: encodingName(enc)}
 	if p.truncated {
 		res.NextMarker = encodeIf(enc, p.next)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -61,11 +60,8 @@ func (o *OSS) initiateUpload(w http.ResponseWriter, r *http.Request, bucket, key
 	o.mu.Lock()
 	o.uploads[u.id] = u
 	o.mu.Unlock()
-	res := initiateResult{Bucket: bucket, Key: encodeIf(enc, key), UploadID: u.id}
-	if enc {
-		res.EncodingType = "url"
-	}
-	return writeXML(w, http.StatusOK, res)
+	return writeXML(w, http.StatusOK, initiateResult{Bucket: bucket, Key: encodeIf(enc, key), UploadID: u.id,
+		EncodingType: encodingName(enc)})
 }
 
 // findUpload returns the upload with q's uploadId for bucket/key. Callers
@@ -156,19 +152,11 @@ func (o *OSS) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, key
 	if e != nil {
 		return e
 	}
-	rc, src, err := o.openObject(sb, sk)
-	switch {
-	case errors.Is(err, ErrNoSuchBucket):
-		return errNoSuchBucket(sb)
-	case errors.Is(err, ErrNoSuchKey):
-		return errNoSuchKey(sk)
-	case err != nil:
-		return errf(500, "InternalError", "Reading object data failed.")
+	rc, src, e := o.openCopySource(r, sb, sk)
+	if e != nil {
+		return e
 	}
 	defer rc.Close()
-	if v := r.Header.Get("X-Oss-Copy-Source-If-Match"); v != "" && !etagMatch(v, src.etag) {
-		return errf(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
-	}
 	if v := r.Header.Get("X-Oss-Copy-Source-Range"); v != "" {
 		br, ok := parseRange(v, src.size, true)
 		if !ok || !br.partial {
@@ -295,10 +283,7 @@ func (o *OSS) completeUpload(w http.ResponseWriter, r *http.Request, bucket, key
 		o.log.Warn("osstest: removing unused part data", "err", err)
 	}
 	res := completeResult{Location: "http://" + r.Host + "/" + bucket + "/" + escapeRFC3986(key, false),
-		Bucket: bucket, Key: encodeIf(enc, key), ETag: obj.etag}
-	if enc {
-		res.EncodingType = "url"
-	}
+		Bucket: bucket, Key: encodeIf(enc, key), ETag: obj.etag, EncodingType: encodingName(enc)}
 	w.Header().Set("X-Oss-Hash-Crc64ecma", strconv.FormatUint(obj.crc, 10))
 	return writeXML(w, http.StatusOK, res)
 }
@@ -378,10 +363,8 @@ func (o *OSS) listParts(w http.ResponseWriter, bucket, key string, q url.Values)
 		return e
 	}
 	slices.SortFunc(parts, func(a, b *part) int { return a.num - b.num })
-	res := listPartsResult{Bucket: bucket, Key: encodeIf(enc, key), UploadID: id, PartNumberMarker: marker, MaxParts: maxParts}
-	if enc {
-		res.EncodingType = "url"
-	}
+	res := listPartsResult{Bucket: bucket, Key: encodeIf(enc, key), UploadID: id, PartNumberMarker: marker, MaxParts: maxParts,
+		EncodingType: encodingName(enc)}
 	if len(parts) > maxParts {
 		parts, res.IsTruncated = parts[:maxParts], true
 	}
@@ -443,10 +426,7 @@ func (o *OSS) listUploads(w http.ResponseWriter, bucket string, q url.Values) *o
 		}
 		return a.initiated.Compare(b.initiated)
 	})
-	res := listUploadsResult{Bucket: bucket, Prefix: encodeIf(enc, prefix), MaxUploads: maxUploads}
-	if enc {
-		res.EncodingType = "url"
-	}
+	res := listUploadsResult{Bucket: bucket, Prefix: encodeIf(enc, prefix), MaxUploads: maxUploads, EncodingType: encodingName(enc)}
 	if len(ups) > maxUploads {
 		ups, res.IsTruncated = ups[:maxUploads], true
 		res.NextKeyMarker, res.NextUploadIDMarker = encodeIf(enc, ups[len(ups)-1].key), ups[len(ups)-1].id

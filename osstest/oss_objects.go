@@ -403,10 +403,7 @@ func (o *OSS) deleteMultiple(w http.ResponseWriter, r *http.Request, bucket stri
 		return errNoSuchBucket(bucket)
 	}
 	var gone [][]segment
-	res := deleteResult{}
-	if enc {
-		res.EncodingType = "url"
-	}
+	res := deleteResult{EncodingType: encodingName(enc)}
 	for _, obj := range req.Objects {
 		if old, ok := b.objects[obj.Key]; ok {
 			gone = append(gone, old.segs)
@@ -431,24 +428,36 @@ type copyResult struct {
 	LastModified string   `xml:"LastModified"`
 }
 
+// openCopySource opens the source object sb/sk of a copy (CopyObject or
+// UploadPartCopy) and checks x-oss-copy-source-if-match against it. On
+// success the caller closes the reader; on error it is closed.
+func (o *OSS) openCopySource(r *http.Request, sb, sk string) (io.ReadCloser, *object, *ossError) {
+	rc, src, err := o.openObject(sb, sk)
+	switch {
+	case errors.Is(err, ErrNoSuchBucket):
+		return nil, nil, errNoSuchBucket(sb)
+	case errors.Is(err, ErrNoSuchKey):
+		return nil, nil, errNoSuchKey(sk)
+	case err != nil:
+		return nil, nil, errf(500, "InternalError", "Reading object data failed.")
+	}
+	if v := r.Header.Get("X-Oss-Copy-Source-If-Match"); v != "" && !etagMatch(v, src.etag) {
+		rc.Close()
+		return nil, nil, errf(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+	}
+	return rc, src, nil
+}
+
 func (o *OSS) copyObject(w http.ResponseWriter, r *http.Request, sb, sk, db, dk string) *ossError {
 	directive := strings.ToUpper(r.Header.Get("X-Oss-Metadata-Directive"))
 	if directive != "" && directive != "COPY" && directive != "REPLACE" {
 		return errInvalidArgument("x-oss-metadata-directive must be COPY or REPLACE.", "x-oss-metadata-directive", directive)
 	}
-	rc, src, err := o.openObject(sb, sk)
-	switch {
-	case errors.Is(err, ErrNoSuchBucket):
-		return errNoSuchBucket(sb)
-	case errors.Is(err, ErrNoSuchKey):
-		return errNoSuchKey(sk)
-	case err != nil:
-		return errf(500, "InternalError", "Reading object data failed.")
+	rc, src, e := o.openCopySource(r, sb, sk)
+	if e != nil {
+		return e
 	}
 	defer rc.Close()
-	if v := r.Header.Get("X-Oss-Copy-Source-If-Match"); v != "" && !etagMatch(v, src.etag) {
-		return errf(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
-	}
 	if v := r.Header.Get("X-Oss-Copy-Source-If-None-Match"); v != "" && etagMatch(v, src.etag) {
 		return &ossError{Status: http.StatusNotModified, Code: "NotModified"}
 	}

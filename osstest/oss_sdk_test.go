@@ -80,24 +80,32 @@ func serviceCode(err error) string {
 	return fmt.Sprintf("not a service error: %v", err)
 }
 
-func TestSDKv2Lifecycle(t *testing.T) {
+// lifecycleMatrix starts an emulator and runs run once per signature
+// version (first) and kind of identity (a static user named user, an STS
+// session), as subtests named "V4/static", "V1/sts" and so on, each with
+// its own key prefix (name's "/" as "-", then "/").
+func lifecycleMatrix(t *testing.T, user string, versions [2]string, run func(t *testing.T, srv *httptest.Server, id *Identity, version, prefix string)) {
 	_, acct, srv := newTestOSS(t)
-	user := acct.NewUser("alice", nil)
-	sts := acct.MintSTS("acs:ram::1234567890:role/r/sess", time.Hour)
-	for _, tc := range []struct {
-		name string
+	ids := []struct {
+		kind string
 		id   *Identity
-		ver  oss.SignatureVersionType
 	}{
-		{"V4/static", user, oss.SignatureVersionV4},
-		{"V1/static", user, oss.SignatureVersionV1},
-		{"V4/sts", sts, oss.SignatureVersionV4},
-		{"V1/sts", sts, oss.SignatureVersionV1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			runV2Lifecycle(t, v2Client(srv, tc.id, tc.ver), "v2-"+strings.ReplaceAll(tc.name, "/", "-")+"/")
-		})
+		{"static", acct.NewUser(user, nil)},
+		{"sts", acct.MintSTS("acs:ram::1234567890:role/r/sess", time.Hour)},
 	}
+	for _, id := range ids {
+		for _, v := range versions {
+			name := v + "/" + id.kind
+			t.Run(name, func(t *testing.T) { run(t, srv, id.id, v, strings.ReplaceAll(name, "/", "-")+"/") })
+		}
+	}
+}
+
+func TestSDKv2Lifecycle(t *testing.T) {
+	vers := map[string]oss.SignatureVersionType{"V4": oss.SignatureVersionV4, "V1": oss.SignatureVersionV1}
+	lifecycleMatrix(t, "alice", [2]string{"V4", "V1"}, func(t *testing.T, srv *httptest.Server, id *Identity, v, pfx string) {
+		runV2Lifecycle(t, v2Client(srv, id, vers[v]), "v2-"+pfx)
+	})
 }
 
 func runV2Lifecycle(t *testing.T, c *oss.Client, pfx string) {
@@ -352,23 +360,10 @@ func legacyClient(t *testing.T, srv *httptest.Server, id *Identity, ver v1oss.Au
 }
 
 func TestLegacySDKLifecycle(t *testing.T) {
-	_, acct, srv := newTestOSS(t)
-	user := acct.NewUser("bob", nil)
-	sts := acct.MintSTS("acs:ram::1234567890:role/r/sess", time.Hour)
-	for _, tc := range []struct {
-		name string
-		id   *Identity
-		ver  v1oss.AuthVersionType
-	}{
-		{"V1/static", user, v1oss.AuthV1},
-		{"V4/static", user, v1oss.AuthV4},
-		{"V1/sts", sts, v1oss.AuthV1},
-		{"V4/sts", sts, v1oss.AuthV4},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			runLegacyLifecycle(t, legacyClient(t, srv, tc.id, tc.ver), "legacy-"+strings.ReplaceAll(tc.name, "/", "-")+"/")
-		})
-	}
+	vers := map[string]v1oss.AuthVersionType{"V1": v1oss.AuthV1, "V4": v1oss.AuthV4}
+	lifecycleMatrix(t, "bob", [2]string{"V1", "V4"}, func(t *testing.T, srv *httptest.Server, id *Identity, v, pfx string) {
+		runLegacyLifecycle(t, legacyClient(t, srv, id, vers[v]), "legacy-"+pfx)
+	})
 }
 
 func legacyGet(t *testing.T, b *v1oss.Bucket, key string, opts ...v1oss.Option) []byte {
