@@ -2,14 +2,11 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/ossproxy/ossproxy/signer"
 )
 
 // drainUpstream reads the request body and answers 200 without a body.
@@ -38,20 +35,9 @@ func (d *deadlineRecorder) SetReadDeadline(time.Time) error { d.calls++; return 
 func BenchmarkHandlerPutBodyIdle(b *testing.B) {
 	for _, idle := range []time.Duration{0, time.Minute} {
 		b.Run("idle="+idle.String(), func(b *testing.B) {
-			cfg := Config{Buckets: []BucketConfig{{Name: "bkt", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}}}
-			creds := signer.Credentials{AccessKeyID: "LTAI5tBenchmarkKey", AccessKeySecret: "bench-secret"}
-			h, err := New(Options{
-				Config:        cfg,
-				Authenticator: testAuthn,
-				Authorizer:    prefixAuthz,
-				Credentials:   CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
-				Signer:        NewOSSSigner(cfg),
-				Upstream:      drainUpstream{},
-				BodyTimeouts:  BodyTimeouts{Idle: idle},
+			h := newBenchHandler(b, func(o *Options) {
+				o.Upstream, o.BodyTimeouts = drainUpstream{}, BodyTimeouts{Idle: idle}
 			})
-			if err != nil {
-				b.Fatal(err)
-			}
 			body := bytes.Repeat([]byte("x"), 64<<10)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))

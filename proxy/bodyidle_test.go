@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossproxy/ossproxy/internal/e2etest/wire"
 	"github.com/ossproxy/ossproxy/osstest"
 	"github.com/ossproxy/ossproxy/proxy"
 	"github.com/ossproxy/ossproxy/signer"
@@ -19,25 +20,27 @@ import (
 // (slow credentials) or on OSS (a slow upstream) for longer than the
 // timeout is not cut.
 func TestBodyIdleCountsOnlyClientTime(t *testing.T) {
+	// The client sends its body without pausing, but a loaded machine can
+	// stall its writes for a moment: idle is far above such a stall, and
+	// the proxy's and OSS's waits are half as long again.
+	const idle, wait = time.Second, 1500 * time.Millisecond
 	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data"}})
 	creds := signer.Credentials{AccessKeyID: cloud.Admin.AccessKeyID, AccessKeySecret: cloud.Admin.AccessKeySecret}
 	cfg := proxy.Config{Buckets: []proxy.BucketConfig{{Name: "data", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}}
 	h, err := proxy.New(proxy.Options{
-		Config: cfg,
-		Authenticator: proxy.AuthenticatorFunc(func(context.Context, *http.Request, string, string) (*proxy.Caller, error) {
-			return &proxy.Caller{Name: "tester", Mode: "test"}, nil
-		}),
-		Authorizer: proxy.AuthorizerFunc(func(context.Context, *proxy.Caller, proxy.Action, string, string) error { return nil }),
+		Config:        cfg,
+		Authenticator: wire.Anyone("tester", "test"),
+		Authorizer:    wire.AllowAll(),
 		Credentials: proxy.CredentialFuncs{RetrieveFunc: func(ctx context.Context) (signer.Credentials, error) {
 			select { // a slow credential source: longer than the idle timeout
-			case <-time.After(500 * time.Millisecond):
+			case <-time.After(wait):
 			case <-ctx.Done():
 				return signer.Credentials{}, ctx.Err()
 			}
 			return creds, nil
 		}},
 		Signer:       proxy.NewOSSSigner(cfg),
-		BodyTimeouts: proxy.BodyTimeouts{Idle: 200 * time.Millisecond},
+		BodyTimeouts: proxy.BodyTimeouts{Idle: idle},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +63,7 @@ func TestBodyIdleCountsOnlyClientTime(t *testing.T) {
 		t.Fatalf("slow credentials: %d %s", code, body)
 	}
 	// OSS slow to start reading (the body waits in buffers): still fine.
-	inj := cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Delay: 500 * time.Millisecond, Times: 1})
+	inj := cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Delay: wait, Times: 1})
 	if code, body := put("slow-upstream"); code != http.StatusOK || inj.Fired() != 1 {
 		t.Fatalf("slow upstream: %d %s (fault fired %d)", code, body, inj.Fired())
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 	"github.com/ossproxy/ossproxy/signer"
 )
 
@@ -34,15 +35,7 @@ func BenchmarkHandlerGetSDKHeaders(b *testing.B) {
 	} {
 		req.Header.Set(k, v)
 	}
-	b.ReportAllocs()
-	b.SetBytes(4096)
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != 200 || w.Body.Len() != 4096 {
-			b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
-		}
-	}
+	e2etest.BenchGet(b, h, req, 4096)
 }
 
 func TestCloneForSigning(t *testing.T) {
@@ -78,18 +71,10 @@ func TestCloneForSigning(t *testing.T) {
 // on, as cmd/ossproxy configures it by default (JSON at info level), into
 // io.Discard: the cost of formatting one record per request.
 func BenchmarkHandlerGetAccessLog(b *testing.B) {
-	h := newBenchHandler(b, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h := newBenchHandler(b, func(o *Options) { o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil)) })
 	req := httptest.NewRequest(http.MethodGet, "/bkt/ok/dir/object.bin", nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
-	b.ReportAllocs()
-	b.SetBytes(4096)
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != 200 || w.Body.Len() != 4096 {
-			b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
-		}
-	}
+	e2etest.BenchGet(b, h, req, 4096)
 }
 
 // staleOnceUpstream answers the first request with OSS's

@@ -18,48 +18,25 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	osscreds "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ossproxy/ossproxy/auth"
+	"github.com/ossproxy/ossproxy/internal/e2etest"
+	"github.com/ossproxy/ossproxy/internal/e2etest/wire"
 	"github.com/ossproxy/ossproxy/osstest"
 	"github.com/ossproxy/ossproxy/proxy"
 	"github.com/ossproxy/ossproxy/signer"
 )
 
-const (
-	testIssuer   = "https://issuer.test"
-	testAudience = "ossproxy"
-)
-
-var hmacSecret = []byte("e2e-hmac-secret-0123456789abcdef")
+// testIssuer is the JWT issuer the environment's auth trusts.
+func testIssuer() e2etest.Issuer {
+	return e2etest.Issuer{URL: "https://issuer.test", Audience: "ossproxy", Secret: []byte("e2e-hmac-secret-0123456789abcdef")}
+}
 
 // A proxy-issued access key for clients that sign OSS requests.
 const (
-	proxyKeyID     = "PXYbobAccessKey0001"
-	proxyKeySecret = "bob-proxy-secret-0123456789"
+	proxyKeyID     = e2etest.ProxyKeyID
+	proxyKeySecret = e2etest.ProxyKeySecret
 )
-
-// authenticator adapts auth.Authenticator to proxy.Authenticator, as
-// cmd/ossproxy does.
-func authenticator(a *auth.Authenticator) proxy.Authenticator {
-	return proxy.AuthenticatorFunc(func(ctx context.Context, r *http.Request, bucket, key string) (*proxy.Caller, error) {
-		p, err := a.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
-		if err != nil {
-			return nil, err
-		}
-		return &proxy.Caller{Name: p.Name, Mode: p.Mode.String(), StripHeaders: p.Carrier.Headers,
-			StripQuery: p.Carrier.QueryParams, Principal: p}, nil
-	})
-}
-
-// authorizer adapts auth.Policy to proxy.Authorizer; the Action values are
-// the same bits.
-func authorizer(pol *auth.Policy) proxy.Authorizer {
-	return proxy.AuthorizerFunc(func(_ context.Context, c *proxy.Caller, a proxy.Action, bucket, key string) error {
-		p, _ := c.Principal.(*auth.Principal)
-		return pol.Authorize(p, auth.Action(a), bucket, key)
-	})
-}
 
 func TestActionsMatchAuth(t *testing.T) {
 	for a := proxy.ActionRead; a <= proxy.ActionACL; a <<= 1 {
@@ -69,28 +46,10 @@ func TestActionsMatchAuth(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	cloud    *osstest.Cloud
 	proxyURL string
-	logs     *syncBuffer
+	logs     *e2etest.SyncBuffer
 	tokens   map[string]string // subject → JWT
 	upstream *switchableCreds
 }
@@ -121,22 +80,9 @@ func (s *switchableCreds) Invalidate(stale signer.Credentials) {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
-	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &e2etest.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := auth.New(ctx, auth.Config{
-		Issuers: []auth.IssuerConfig{{
-			Issuer: testIssuer, Audiences: []string{testAudience}, Algorithms: []string{"HS256"},
-			HMACSecret: auth.Secret(hmacSecret),
-		}},
-		TokenQueryParam: "access_token",
-		AccessKeys:      []auth.AccessKey{{ID: proxyKeyID, Secret: auth.Secret(proxyKeySecret), Principal: "bob"}},
-		AccessKeyRegion: cloud.Region,
-		Logger:          logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e2etest.NewAuthenticator(t, testIssuer(), cloud.Region, logger)
 	pol, err := auth.NewPolicy([]auth.Rule{
 		{Name: "alice-home", Subjects: []string{"alice"}, Buckets: []string{"data"}, Prefixes: []string{"alice/"},
 			Actions: []auth.Action{auth.ActionRead, auth.ActionList, auth.ActionWrite, auth.ActionDelete}},
@@ -155,7 +101,7 @@ func newEnv(t testing.TB) *env {
 		{Name: "other", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true, SignatureVersion: proxy.SignatureV1},
 	}, VirtualHostSuffixes: []string{"oss.local"}}
 	h, err := proxy.New(proxy.Options{
-		Config: cfg, Authenticator: authenticator(a), Authorizer: authorizer(pol),
+		Config: cfg, Authenticator: wire.Authenticator(a), Authorizer: wire.Authorizer(pol),
 		Credentials: creds, Signer: proxy.NewOSSSigner(cfg), Logger: logger, Now: cloud.Clock.Now,
 	})
 	if err != nil {
@@ -165,40 +111,15 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(srv.Close)
 	e := &env{cloud: cloud, proxyURL: srv.URL, logs: logs, tokens: map[string]string{}, upstream: creds}
 	for _, sub := range []string{"alice", "root"} {
-		e.tokens[sub] = mintJWT(t, sub, time.Hour)
+		e.tokens[sub] = testIssuer().Mint(t, sub, time.Hour)
 	}
 	return e
-}
-
-func mintJWT(t testing.TB, sub string, ttl time.Duration) string {
-	t.Helper()
-	now := time.Now()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": testIssuer, "aud": testAudience, "sub": sub,
-		"iat": now.Unix(), "exp": now.Add(ttl).Unix(),
-	}).SignedString(hmacSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// bearer adds the caller's JWT to every request of an SDK client.
-type bearer struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.base.RoundTrip(r)
 }
 
 // client returns an official SDK-v2 client pointed at the proxy with
 // anonymous credentials, authenticating with token.
 func (e *env) client(token string) *oss.Client {
-	hc := &http.Client{Transport: bearer{token: token, base: http.DefaultTransport}}
+	hc := &http.Client{Transport: e2etest.Bearer{Token: token, Base: http.DefaultTransport}}
 	if token == "" {
 		hc = &http.Client{}
 	}
@@ -353,7 +274,7 @@ func TestEndToEndAuthorizationMatrix(t *testing.T) {
 	}
 	alice := e.client(e.tokens["alice"])
 	anon := e.client("")
-	forged := e.client(mintJWT(t, "root", time.Hour)[:20] + "x.y.z")
+	forged := e.client(testIssuer().Mint(t, "root", time.Hour)[:20] + "x.y.z")
 
 	tests := []struct {
 		name   string
@@ -700,7 +621,7 @@ func TestEndToEndVirtualHost(t *testing.T) {
 	defer base.CloseIdleConnections()
 	c := oss.NewClient(oss.LoadDefaultConfig().WithRegion(e.cloud.Region).WithEndpoint("http://oss.local:" + port).
 		WithCredentialsProvider(osscreds.NewAnonymousCredentialsProvider()).WithRetryMaxAttempts(1).
-		WithHttpClient(&http.Client{Transport: bearer{token: e.tokens["alice"], base: base}}))
+		WithHttpClient(&http.Client{Transport: e2etest.Bearer{Token: e.tokens["alice"], Base: base}}))
 	if _, err := c.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("alice/vh.txt"), Body: strings.NewReader("vh")}); err != nil {
 		t.Fatalf("virtual-host PutObject: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 	"github.com/ossproxy/ossproxy/signer"
 )
 
@@ -69,7 +70,7 @@ type fixture struct {
 	proxy *httptest.Server
 	up    *httptest.Server
 	log   *upstreamLog
-	logs  *bytes.Buffer
+	logs  *e2etest.SyncBuffer
 	creds *rotatingCreds
 }
 
@@ -79,7 +80,7 @@ type fixture struct {
 // virtual-hosted under the name oss.test (dialled to the upstream).
 func newFixture(t *testing.T, handler http.HandlerFunc, mutate func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{log: &upstreamLog{}, logs: &bytes.Buffer{}, creds: &rotatingCreds{}}
+	f := &fixture{log: &upstreamLog{}, logs: &e2etest.SyncBuffer{}, creds: &rotatingCreds{}}
 	if handler == nil {
 		handler = func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Oss-Request-Id", "UPSTREAM-ID")
@@ -117,7 +118,7 @@ func newFixture(t *testing.T, handler http.HandlerFunc, mutate func(*Options)) *
 		Credentials: f.creds,
 		Signer:      fakeSign,
 		Upstream:    upTransport,
-		Logger:      slog.New(slog.NewJSONHandler(&lockedWriter{w: f.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:      slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if mutate != nil {
 		mutate(&o)
@@ -130,17 +131,6 @@ func newFixture(t *testing.T, handler http.HandlerFunc, mutate func(*Options)) *
 	f.proxy = httptest.NewServer(h)
 	t.Cleanup(f.proxy.Close)
 	return f
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func (f *fixture) do(t *testing.T, req *http.Request) (*http.Response, []byte) {

@@ -56,7 +56,9 @@ func TestUpstreamTLSHandshakeTimeout(t *testing.T) {
 	if err == nil {
 		t.Fatal("handshake with a silent endpoint succeeded")
 	}
-	if d < 150*time.Millisecond || d > 3*time.Second {
+	// At least the configured 200ms, and well before the 10 s default
+	// even on a loaded machine.
+	if d < 150*time.Millisecond || d >= DefaultUpstreamTLSHandshakeTimeout {
 		t.Fatalf("gave up after %v (%v), want about 200ms", d, err)
 	}
 }
