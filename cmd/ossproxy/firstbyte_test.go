@@ -23,7 +23,7 @@ import (
 // read_header (TestFaultSlowClients).
 func TestFaultFirstRequestAfterReadHeader(t *testing.T) {
 	leakCheck(t)
-	s, _ := startHardened(t, hardenedOpts{timeouts: "{read_header: 300ms, idle: 2s}"})
+	s := startServe(t, serveOpts{hardened: true, timeouts: "{read_header: 300ms, idle: 2s}"})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	if err := s.cloud.OSS.PutObject(t.Context(), "data", "late", bytes.NewReader([]byte("hello"))); err != nil {
 		t.Fatal(err)

@@ -3,16 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
-	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ossproxy/ossproxy/osstest"
@@ -79,6 +85,7 @@ func (s *logSink) records(msg string) []map[string]any {
 // server is a running `ossproxy serve`.
 type server struct {
 	cloud  *osstest.Cloud
+	jwks   *jwksFixture // the RS256 issuer's keys (serveOpts.hardened), else nil
 	logs   *logSink
 	addrs  map[string]string // listener name → address
 	url    string            // http://127.0.0.1:port of listener "main"
@@ -96,20 +103,43 @@ func (s *server) stop(t testing.TB) error {
 	case err := <-s.done:
 		s.exited = true
 		return err
-	case <-time.After(30 * time.Second):
+	case <-time.After(pollLimit):
 		t.Fatal("serve did not stop")
 		return nil
 	}
 }
 
-// serveOpts tune the generated configuration.
+// serveOpts configure startServe. The zero value serves one TCP listener
+// "main"; an HS256 issuer (tIssuer) with the token query parameter
+// access_token; the proxy-issued access key tKeyID; testPolicy; buckets
+// data, other (signed V1 upstream) and secret; assume_role credentials
+// through the emulator's STS; JSON logs at debug; and an admin listener on
+// a free port.
 type serveOpts struct {
-	extraListeners string // YAML list items appended to listeners
-	credentials    string // credentials section; "" : assume_role via the fake STS
-	extraConfig    string // appended at the end (limits, logging...)
-	cloud          *osstest.Cloud
-	env            map[string]string // extra environment for serve
-	logging        string            // logging section; "" : json at debug
+	cloud *osstest.Cloud // nil: a fresh newCloud
+	// hardened is the setup of SECURITY.md's attack and fault matrices:
+	// an RS256 issuer (rsaIssuer) behind a JWKS endpoint (server.jwks),
+	// virtual-host addressing under oss.local, upload callbacks allowed on
+	// bucket other, and timeouts on the main listener.
+	hardened bool
+	// timeouts is the YAML map of the main listener's timeouts, e.g.
+	// "{read_header: 1s}"; "": {read_header: 2s, idle: 10s} when hardened,
+	// else none.
+	timeouts       string
+	extraListeners string // YAML list items appended to listeners; an anonymous one adds anonymousRule
+	credentials    string // credentials section; "": assumeRole with no extra
+	logging        string // logging section; "": JSON at debug
+	// extraConfig is appended at the end (limits, upstream, vend...); an
+	// admin section there replaces the default one.
+	extraConfig string
+	env         map[string]string   // extra environment for serve
+	edit        func(string) string // if not nil, rewrites the generated YAML before serve reads it
+	// hooks, if not nil, are the app's hooks: serve runs through
+	// serveWith. nil: through run, as main calls it.
+	hooks *appHooks
+	// noAccessLog keeps access-log records out of server.logs (a soak
+	// would otherwise measure the buffer's growth).
+	noAccessLog bool
 }
 
 const testPolicy = `
@@ -143,53 +173,92 @@ const anonymousRule = `    - name: sidecar
       actions: [read, list, write]
 `
 
-// startServe writes a config for cloud and runs `serve` until the test ends.
-func startServe(t testing.TB, o serveOpts) *server {
+// newCloud is an emulator with the buckets startServe configures.
+func newCloud(t testing.TB) *osstest.Cloud {
 	t.Helper()
-	cloud := o.cloud
-	if cloud == nil {
-		cloud = osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
-	}
-	dir := t.TempDir()
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, cloud.CA.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	policy := testPolicy
-	if strings.Contains(o.extraListeners, "anonymous: true") {
-		policy += anonymousRule
-	}
-	logging := o.logging
-	if logging == "" {
-		logging = "\nlogging:\n  format: json\n  level: debug\n"
-	}
-	creds := o.credentials
-	if creds == "" {
-		creds = fmt.Sprintf(`
+	return osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
+}
+
+// assumeRole is the credentials section of a serve config that assumes
+// roleARN through the STS at stsEndpoint with the admin key in ADMIN_ID
+// and ADMIN_SECRET, trusting the CA in ca.pem. extra is appended: lines
+// indented by four spaces continue the sts block ("    timeout: 1s\n"),
+// by two they are further credentials settings ("  duration: 15m\n").
+func assumeRole(roleARN, stsEndpoint, extra string) string {
+	return `
 credentials:
   source: assume_role
-  role_arn: %s
+  role_arn: ` + roleARN + `
   base:
     source: static
     access_key_id: ${ADMIN_ID}
     access_key_secret: ${ADMIN_SECRET}
   sts:
-    endpoint: %s
+    endpoint: ` + stsEndpoint + `
     ca_file: ca.pem
-`, cloud.Role.ARN, cloud.STSEndpoint)
+` + extra
+}
+
+// retryingAssumeRole is assumeRole of cloud's role with a failed refresh
+// retried quickly, for tests in which STS fails and comes back.
+func retryingAssumeRole(cloud *osstest.Cloud) string {
+	return assumeRole(cloud.Role.ARN, cloud.STSEndpoint, "  cache:\n    retry_min: 50ms\n    retry_max: 200ms\n")
+}
+
+// startServe writes a config for o.cloud as a user would, runs `serve` on
+// it until the test ends, and waits until every listener logged its
+// address.
+func startServe(t testing.TB, o serveOpts) *server {
+	t.Helper()
+	cloud := o.cloud
+	if cloud == nil {
+		cloud = newCloud(t)
+	}
+	var jwks *jwksFixture
+	issuers, vhosts, callbacks := "", "", ""
+	timeouts := o.timeouts
+	if o.hardened {
+		jwks = newJWKSFixture(t)
+		issuers = `    - issuer: ` + rsaIssuer + `
+      audiences: [` + tAudience + `]
+      algorithms: [RS256]
+      jwks_url: ` + jwks.srv.URL + `/jwks
+      allow_insecure_http: true
+      key_lookup_timeout: 1s
+`
+		vhosts = "virtual_host_suffixes: [oss.local]\n"
+		callbacks = "    allow_callbacks: true\n"
+		if timeouts == "" {
+			timeouts = "{read_header: 2s, idle: 10s}"
+		}
+	}
+	if timeouts != "" {
+		timeouts = "    timeouts: " + timeouts + "\n"
+	}
+	policy := testPolicy
+	if strings.Contains(o.extraListeners, "anonymous: true") {
+		policy += anonymousRule
+	}
+	creds := o.credentials
+	if creds == "" {
+		creds = assumeRole(cloud.Role.ARN, cloud.STSEndpoint, "")
+	}
+	logging := o.logging
+	if logging == "" {
+		logging = "\nlogging:\n  format: json\n  level: debug\n"
 	}
 	text := `
 listeners:
   - name: main
     address: "127.0.0.1:0"
-` + o.extraListeners + `
+` + timeouts + o.extraListeners + `
 auth:
   issuers:
     - issuer: ` + tIssuer + `
       audiences: [` + tAudience + `]
       algorithms: [HS256]
       hmac_secret: ${HMAC}
-  token_query_param: access_token
+` + issuers + `  token_query_param: access_token
   access_keys:
     - id: ` + tKeyID + `
       secret_file: key.secret
@@ -205,38 +274,42 @@ buckets:
     region: ` + cloud.Region + `
     signature_version: v1
     allow_insecure_http: true
-  - name: secret
+` + callbacks + `  - name: secret
     endpoint: ` + cloud.OSSURL + `
     region: ` + cloud.Region + `
     allow_insecure_http: true
-` + creds + logging + o.extraConfig
+` + vhosts + creds + logging + o.extraConfig
 	if !strings.Contains(o.extraConfig, "admin:") {
 		// Never the default 127.0.0.1:9090: tests and other processes share the machine.
 		text += "\nadmin:\n  address: \"127.0.0.1:0\"\n"
 	}
-	if err := os.WriteFile(filepath.Join(dir, "key.secret"), []byte(tKeySec+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	if o.edit != nil {
+		text = o.edit(text)
 	}
-	path := filepath.Join(dir, "ossproxy.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	for name, b := range map[string][]byte{"ca.pem": cloud.CA.CertPEM(), "key.secret": []byte(tKeySec + "\n"), "ossproxy.yaml": []byte(text)} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	envs := map[string]string{"HMAC": tHMAC, "ADMIN_ID": cloud.Admin.AccessKeyID, "ADMIN_SECRET": cloud.Admin.AccessKeySecret}
-	for k, v := range o.env {
-		envs[k] = v
-	}
-	s := runServeFile(t, path, func(k string) string { return envs[k] }, 1+strings.Count(o.extraListeners, "- name:"))
-	s.cloud = cloud
-	return s
-}
+	maps.Copy(envs, o.env)
+	getenv := func(k string) string { return envs[k] }
 
-// runServeFile runs `ossproxy serve --config path` and waits until every
-// listener logged its address.
-func runServeFile(t testing.TB, path string, getenv func(string) string, listeners int) *server {
-	t.Helper()
+	path := filepath.Join(dir, "ossproxy.yaml")
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{logs: newLogSink(), cfg: path, cancel: cancel, done: make(chan error, 1), addrs: map[string]string{}}
-	go func() { s.done <- run(ctx, []string{"serve", "--config", path}, getenv, &bytes.Buffer{}, s.logs) }()
+	s := &server{cloud: cloud, jwks: jwks, logs: newLogSink(), cfg: path, cancel: cancel, done: make(chan error, 1), addrs: map[string]string{}}
+	var w io.Writer = s.logs
+	if o.noAccessLog {
+		w = dropAccessLog{s.logs}
+	}
+	go func() {
+		if o.hooks == nil {
+			s.done <- run(ctx, []string{"serve", "--config", path}, getenv, io.Discard, w)
+		} else {
+			s.done <- serveWith(ctx, []string{"--config", path}, getenv, w, *o.hooks)
+		}
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if s.exited {
@@ -247,11 +320,12 @@ func runServeFile(t testing.TB, path string, getenv func(string) string, listene
 			if err != nil {
 				t.Errorf("serve returned %v", err)
 			}
-		case <-time.After(30 * time.Second):
+		case <-time.After(pollLimit):
 			t.Error("serve did not stop")
 		}
 	})
-	deadline := time.After(20 * time.Second)
+	listeners := 1 + strings.Count(o.extraListeners, "- name:")
+	deadline := time.After(pollLimit)
 	for {
 		for _, r := range s.logs.records("listening") {
 			s.addrs[r["listener"].(string)] = r["addr"].(string)
@@ -269,6 +343,120 @@ func runServeFile(t testing.TB, path string, getenv func(string) string, listene
 			t.Fatalf("serve not listening:\n%s", s.logs)
 		}
 	}
+}
+
+// dropAccessLog forwards every JSON log record but the access log's.
+type dropAccessLog struct{ w io.Writer }
+
+func (d dropAccessLog) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), `"msg":"request"`) {
+		return len(p), nil
+	}
+	return d.w.Write(p)
+}
+
+func (s *server) addr() string { return strings.TrimPrefix(s.url, "http://") }
+
+// waitLog blocks until the proxy has logged more than n records with msg.
+func (s *server) waitLog(t testing.TB, msg string, n int) {
+	t.Helper()
+	deadline := time.After(pollLimit)
+	for len(s.logs.records(msg)) <= n {
+		select {
+		case <-s.logs.wake:
+		case <-deadline:
+			t.Fatalf("no %q log record after %d:\n%s", msg, n, s.logs)
+		}
+	}
+}
+
+// adminURL is the admin listener's base URL, from its log record.
+func (s *server) adminURL(t testing.TB) string {
+	t.Helper()
+	s.waitLog(t, "admin listening", 0)
+	return "http://" + s.logs.records("admin listening")[0]["addr"].(string)
+}
+
+const rsaIssuer = "https://rsa.idp.test"
+
+// jwksFixture is a real JWKS endpoint (RS256, kid "k1") whose
+// availability a test switches at run time.
+type jwksFixture struct {
+	srv     *httptest.Server
+	key     *rsa.PrivateKey
+	mode    atomic.Int32 // jwksUp, jwksDown, jwksHang
+	fetches atomic.Int64
+	release chan struct{}
+	once    sync.Once
+}
+
+const (
+	jwksUp = iota
+	jwksDown
+	jwksHang
+)
+
+func newJWKSFixture(t testing.TB) *jwksFixture {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &jwksFixture{key: key, release: make(chan struct{})}
+	jwk, err := jwkset.NewJWKFromKey(&key.PublicKey, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: "k1", ALG: jwkset.AlgRS256, USE: jwkset.UseSig}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := json.Marshal(jwkset.JWKSMarshal{Keys: []jwkset.JWKMarshal{jwk.Marshal()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		j.fetches.Add(1)
+		switch j.mode.Load() {
+		case jwksDown:
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		case jwksHang:
+			select {
+			case <-r.Context().Done():
+			case <-j.release:
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(set)
+	}))
+	t.Cleanup(func() {
+		j.once.Do(func() { close(j.release) })
+		j.srv.Close()
+	})
+	return j
+}
+
+// sign returns an RS256 token for claims (merged over valid defaults; a
+// nil value deletes a claim) with the given header fields.
+func (j *jwksFixture) sign(t testing.TB, claims jwt.MapClaims, header map[string]any) string {
+	t.Helper()
+	now := time.Now()
+	base := jwt.MapClaims{"iss": rsaIssuer, "aud": tAudience, "sub": "alice", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	for k, v := range claims {
+		if v == nil {
+			delete(base, k)
+		} else {
+			base[k] = v
+		}
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, base)
+	tok.Header["kid"] = "k1"
+	for k, v := range header {
+		tok.Header[k] = v
+	}
+	s, err := tok.SignedString(j.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func mint(t testing.TB, claims jwt.MapClaims) string {

@@ -3,24 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	crand "crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,74 +30,6 @@ import (
 
 // This file tests the operations side of serve: the vend API, the admin
 // listener and its metrics, reloads, and TLS certificate reloads.
-
-// startServeHooked is startServe with hooks: it writes the configuration
-// through startServe (and stops that first run), applies edit to the file
-// if not nil, then serves it with hooks until the test ends.
-func startServeHooked(t *testing.T, o serveOpts, hooks appHooks, edit func(string) string) *server {
-	t.Helper()
-	first := startServe(t, o)
-	if err := first.stop(t); err != nil {
-		t.Fatal(err)
-	}
-	if edit != nil {
-		text, err := os.ReadFile(first.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(first.cfg, []byte(edit(string(text))), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	envs := map[string]string{"HMAC": tHMAC, "ADMIN_ID": first.cloud.Admin.AccessKeyID, "ADMIN_SECRET": first.cloud.Admin.AccessKeySecret}
-	for k, v := range o.env {
-		envs[k] = v
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{logs: newLogSink(), cfg: first.cfg, cancel: cancel, done: make(chan error, 1), addrs: map[string]string{}, cloud: first.cloud}
-	go func() {
-		s.done <- serveWith(ctx, []string{"--config", s.cfg}, func(k string) string { return envs[k] }, s.logs, hooks)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if s.exited {
-			return
-		}
-		select {
-		case err := <-s.done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
-	deadline := time.After(20 * time.Second)
-	for {
-		for _, r := range s.logs.records("listening") {
-			s.addrs[r["listener"].(string)] = r["addr"].(string)
-		}
-		if a, ok := s.addrs["main"]; ok {
-			s.url = "http://" + a
-			return s
-		}
-		select {
-		case <-s.logs.wake:
-		case err := <-s.done:
-			s.exited = true
-			t.Fatalf("serve exited: %v\n%s", err, s.logs)
-		case <-deadline:
-			t.Fatalf("serve not listening:\n%s", s.logs)
-		}
-	}
-}
-
-// adminURL is the admin listener's base URL, from its log record.
-func (s *server) adminURL(t *testing.T) string {
-	t.Helper()
-	s.waitLog(t, "admin listening", 0)
-	return "http://" + s.logs.records("admin listening")[0]["addr"].(string)
-}
 
 // do sends a request with a bearer token (none if tok is "") and returns
 // the status and body.
@@ -130,21 +56,30 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// proxyHost is the host of the vend.presign.proxy_url the vend tests
+// configure: the proxy as a client would name it behind DNS or a load
+// balancer. It resolves nowhere; clients connect to the main listener
+// instead (curl --connect-to, toProxy), so no test has to name a port it
+// does not hold.
+const proxyHost = "proxy.test"
+
+// toProxy is an HTTP client that connects to s's main listener whatever
+// host a URL names.
+func toProxy(s *server) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, s.addr())
+	}}}
+}
+
 // TestServeVendAPI calls the vend API through a real serve with a JWT and
 // uses what it answers against the emulator: a presigned PUT URL with a
 // plain HTTP client, vended STS credentials with the official SDK v2, and
-// a presigned URL that points at the proxy itself (vend.presign.proxy_url).
+// a presigned URL that points at the proxy itself (vend.presign.proxy_url,
+// used with the real curl).
 func TestServeVendAPI(t *testing.T) {
-	// A second listener on a known port, so the configuration can name it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fixed := ln.Addr().String()
-	ln.Close()
 	s := startServe(t, serveOpts{
-		extraListeners: "  - name: fixed\n    address: \"" + fixed + "\"\n",
-		extraConfig: "vend:\n  presign:\n    max_expiry: 30m\n    proxy_url: http://" + fixed + "\n    proxy_access_key: " + tKeyID +
+		extraConfig: "vend:\n  presign:\n    max_expiry: 30m\n    proxy_url: http://" + proxyHost + "\n    proxy_access_key: " + tKeyID +
 			"\n  sts:\n    max_duration: 45m\n",
 	})
 	alice, root := mint(t, jwt.MapClaims{"sub": "alice"}), mint(t, jwt.MapClaims{"sub": "root"})
@@ -155,7 +90,7 @@ func TestServeVendAPI(t *testing.T) {
 	if code != 200 || json.Unmarshal(body, &pr) != nil {
 		t.Fatalf("presign: %d %s", code, body)
 	}
-	if !strings.HasPrefix(pr.URL, "http://"+fixed+"/data/app/presigned.txt?") || !pr.Capped || pr.ExpiresIn != 1800 {
+	if !strings.HasPrefix(pr.URL, "http://"+proxyHost+"/data/app/presigned.txt?") || !pr.Capped || pr.ExpiresIn != 1800 {
 		t.Fatalf("presign answer: %s capped=%v expires_in=%d (want the proxy URL, capped at max_expiry 30m)", strings.SplitN(pr.URL, "?", 2)[0], pr.Capped, pr.ExpiresIn)
 	}
 	content := []byte("through a URL the proxy presigned for itself")
@@ -163,7 +98,7 @@ func TestServeVendAPI(t *testing.T) {
 	if err := os.WriteFile(file, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"-T", file}
+	args := []string{"-T", file, "--connect-to", proxyHost + ":80:" + s.addr()}
 	for k, v := range pr.HeadersToSend {
 		args = append(args, "-H", k+": "+v)
 	}
@@ -378,7 +313,7 @@ func TestServeAdminMetrics(t *testing.T) {
 // completes.
 func TestServeReload(t *testing.T) {
 	reload := make(chan struct{})
-	s := startServeHooked(t, serveOpts{}, appHooks{Reload: reload}, nil)
+	s := startServe(t, serveOpts{hooks: &appHooks{Reload: reload}})
 	orig, err := os.ReadFile(s.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -563,28 +498,12 @@ vend:
 // answer and a token makes the proxy fetch them, it passes and the token
 // is accepted.
 func TestServeReadyzJWKS(t *testing.T) {
-	key, err := rsa.GenerateKey(crand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var up atomic.Bool
-	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !up.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		e := big.NewInt(int64(key.E)).Bytes()
-		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
-			"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
-			"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()), "e": base64.RawURLEncoding.EncodeToString(e),
-		}}})
-	}))
-	t.Cleanup(jwks.Close)
-	const iss = "https://jwks.test"
-	s := startServeHooked(t, serveOpts{}, appHooks{}, func(text string) string {
-		return strings.Replace(text, "  token_query_param:", "    - issuer: "+iss+"\n      audiences: [ossproxy]\n      algorithms: [RS256]\n"+
-			"      jwks_url: "+jwks.URL+"/jwks.json\n      allow_insecure_http: true\n      min_refresh_interval: 10ms\n  token_query_param:", 1)
-	})
+	j := newJWKSFixture(t)
+	j.mode.Store(jwksDown)
+	s := startServe(t, serveOpts{edit: func(text string) string {
+		return strings.Replace(text, "  token_query_param:", "    - issuer: "+rsaIssuer+"\n      audiences: ["+tAudience+"]\n      algorithms: [RS256]\n"+
+			"      jwks_url: "+j.srv.URL+"/jwks.json\n      allow_insecure_http: true\n      min_refresh_interval: 10ms\n  token_query_param:", 1)
+	}})
 	admin := s.adminURL(t)
 	readyz := func() (int, string) {
 		code, b := do(t, "GET", admin+"/readyz", "", nil)
@@ -605,15 +524,8 @@ func TestServeReadyzJWKS(t *testing.T) {
 	if !strings.Contains(body, "[-]jwks") || !strings.Contains(body, "[+]config") || strings.Count(body, "[-]") != 1 {
 		t.Fatalf("/readyz: %s", body)
 	}
-	up.Store(true)
-	unsigned := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
-		"iss": iss, "aud": tAudience, "sub": "root", "exp": time.Now().Add(time.Hour).Unix(),
-	})
-	unsigned.Header["kid"] = "k1"
-	tok, err := unsigned.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j.mode.Store(jwksUp)
+	tok := j.sign(t, jwt.MapClaims{"sub": "root"}, nil)
 	if !waitFor(func() bool { code, _ := do(t, "GET", s.url+"/data/?list-type=2", tok, nil); return code == 200 }) {
 		t.Fatalf("the RS256 token is refused after the JWKS came up:\n%s", s.logs)
 	}
@@ -627,17 +539,11 @@ func TestServeReadyzJWKS(t *testing.T) {
 // secret is rotated by a reload new URLs work and URLs signed with the old
 // secret stop working.
 func TestServeVendProxyKeyRotation(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fixed := ln.Addr().String()
-	ln.Close()
 	reload := make(chan struct{})
-	s := startServeHooked(t, serveOpts{
-		extraListeners: "  - name: fixed\n    address: \"" + fixed + "\"\n",
-		extraConfig:    "vend:\n  presign:\n    proxy_url: http://" + fixed + "\n    proxy_access_key: " + tKeyID + "\n",
-	}, appHooks{Reload: reload}, nil)
+	s := startServe(t, serveOpts{
+		extraConfig: "vend:\n  presign:\n    proxy_url: http://" + proxyHost + "\n    proxy_access_key: " + tKeyID + "\n",
+		hooks:       &appHooks{Reload: reload},
+	})
 	root := mint(t, jwt.MapClaims{"sub": "root"})
 	presignPut := func(key string) string {
 		code, body := do(t, "POST", s.url+vend.PresignPath, root, strings.NewReader(`{"bucket":"data","key":"`+key+`","method":"PUT"}`))
@@ -647,9 +553,18 @@ func TestServeVendProxyKeyRotation(t *testing.T) {
 		}
 		return pr.URL
 	}
+	hc := toProxy(s)
 	use := func(u string) int {
-		code, _ := do(t, "PUT", u, "", strings.NewReader("x"))
-		return code
+		req, err := http.NewRequestWithContext(t.Context(), "PUT", u, strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("PUT %s: %v", u, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
 	}
 	before := presignPut("app/before.txt")
 	if code := use(before); code != 200 {

@@ -8,26 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ossproxy/ossproxy/osstest"
 )
-
-// waitLog blocks until the proxy has logged more than n records with msg.
-func (s *server) waitLog(t *testing.T, msg string, n int) {
-	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for len(s.logs.records(msg)) <= n {
-		select {
-		case <-s.logs.wake:
-		case <-deadline:
-			t.Fatalf("no %q log record after %d:\n%s", msg, n, s.logs)
-		}
-	}
-}
 
 // upstreamKeyOf is the access key id the newest upstream request with
 // method and path was signed with. The request may still be on its way
@@ -59,9 +45,10 @@ func (s *server) upstreamKeyOf(t *testing.T, method, path string) string {
 // they were signed with, then makes the emulator answer
 // SecurityTokenExpired and InvalidAccessKeyId: the client sees no failure.
 func TestServeRefreshDuringTransfer(t *testing.T) {
-	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
+	cloud := newCloud(t)
 	// Refresh every ~1.8s (15m STS credentials, refresh_at 0.002).
-	s2 := startServeRefreshing(t, cloud)
+	s2 := startServe(t, serveOpts{cloud: cloud, credentials: assumeRole(cloud.Role.ARN, cloud.STSEndpoint,
+		"  duration: 15m\n  cache:\n    refresh_at: 0.002\n    jitter: -1\n")})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	const chunk, chunks = 256 << 10, 8
 	data := randomBytes(chunk * chunks)
@@ -158,31 +145,10 @@ func TestServeRefreshDuringTransfer(t *testing.T) {
 	s2.assertNoCallerSecrets(t, tok)
 }
 
-// startServeRefreshing starts a second proxy on cloud whose credentials
-// live 15 minutes and are refreshed after 0.2% of that.
-func startServeRefreshing(t *testing.T, cloud *osstest.Cloud) *server {
-	return startServe(t, serveOpts{cloud: cloud, credentials: `
-credentials:
-  source: assume_role
-  role_arn: ` + cloud.Role.ARN + `
-  duration: 15m
-  base:
-    source: static
-    access_key_id: ${ADMIN_ID}
-    access_key_secret: ${ADMIN_SECRET}
-  sts:
-    endpoint: ` + cloud.STSEndpoint + `
-    ca_file: ca.pem
-  cache:
-    refresh_at: 0.002
-    jitter: -1
-`})
-}
-
 // TestServeSTSUnavailableAtStart: serving starts while STS fails, requests
 // get 503 ServiceUnavailable, and the proxy heals by itself once STS is back.
 func TestServeSTSUnavailableAtStart(t *testing.T) {
-	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
+	cloud := newCloud(t)
 	outage := cloud.Faults.Add(osstest.EndpointSTS, osstest.Fault{Status: 503})
 	s := startServe(t, serveOpts{cloud: cloud, credentials: retryingAssumeRole(cloud)})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
@@ -209,26 +175,4 @@ func TestServeSTSUnavailableAtStart(t *testing.T) {
 	if code, body := get(); code != 200 {
 		t.Fatalf("after STS recovered: %d %s", code, body)
 	}
-}
-
-// retryingAssumeRole is the credentials section of a serve config that
-// assumes cloud's role with its admin key (ADMIN_ID, ADMIN_SECRET in the
-// environment, the CA in ca.pem) and retries a failed refresh quickly, for
-// tests in which STS fails and comes back.
-func retryingAssumeRole(cloud *osstest.Cloud) string {
-	return `
-credentials:
-  source: assume_role
-  role_arn: ` + cloud.Role.ARN + `
-  base:
-    source: static
-    access_key_id: ${ADMIN_ID}
-    access_key_secret: ${ADMIN_SECRET}
-  sts:
-    endpoint: ` + cloud.STSEndpoint + `
-    ca_file: ca.pem
-  cache:
-    retry_min: 50ms
-    retry_max: 200ms
-`
 }

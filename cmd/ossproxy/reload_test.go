@@ -69,7 +69,7 @@ func TestServeShutdownSkipsQueuedReloads(t *testing.T) {
 	}))
 	t.Cleanup(idp.Close)
 	reload := make(chan struct{})
-	s := startServeHooked(t, serveOpts{}, appHooks{Reload: reload}, nil)
+	s := startServe(t, serveOpts{hooks: &appHooks{Reload: reload}})
 	text, err := os.ReadFile(s.cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -2,28 +2,19 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ossproxy/ossproxy/osstest"
@@ -34,264 +25,6 @@ import (
 // a real `ossproxy serve` listener in front of osstest. Each is refused
 // with the right status and the emulator records no upstream request, or
 // (for path forms) the emulator records exactly the key the policy judged.
-
-const rsaIssuer = "https://rsa.idp.test"
-
-// jwksFixture is a real JWKS endpoint (RS256, kid "k1") whose
-// availability a test switches at run time.
-type jwksFixture struct {
-	srv     *httptest.Server
-	key     *rsa.PrivateKey
-	mode    atomic.Int32 // jwksUp, jwksDown, jwksHang
-	fetches atomic.Int64
-	release chan struct{}
-	once    sync.Once
-}
-
-const (
-	jwksUp = iota
-	jwksDown
-	jwksHang
-)
-
-func newJWKSFixture(t testing.TB) *jwksFixture {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j := &jwksFixture{key: key, release: make(chan struct{})}
-	jwk, err := jwkset.NewJWKFromKey(&key.PublicKey, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: "k1", ALG: jwkset.AlgRS256, USE: jwkset.UseSig}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := json.Marshal(jwkset.JWKSMarshal{Keys: []jwkset.JWKMarshal{jwk.Marshal()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		j.fetches.Add(1)
-		switch j.mode.Load() {
-		case jwksDown:
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		case jwksHang:
-			select {
-			case <-r.Context().Done():
-			case <-j.release:
-			}
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(set)
-	}))
-	t.Cleanup(func() {
-		j.once.Do(func() { close(j.release) })
-		j.srv.Close()
-	})
-	return j
-}
-
-// sign returns an RS256 token for claims (merged over valid defaults; a
-// nil value deletes a claim) with the given header fields.
-func (j *jwksFixture) sign(t testing.TB, claims jwt.MapClaims, header map[string]any) string {
-	t.Helper()
-	now := time.Now()
-	base := jwt.MapClaims{"iss": rsaIssuer, "aud": tAudience, "sub": "alice", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
-	for k, v := range claims {
-		if v == nil {
-			delete(base, k)
-		} else {
-			base[k] = v
-		}
-	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, base)
-	tok.Header["kid"] = "k1"
-	for k, v := range header {
-		tok.Header[k] = v
-	}
-	s, err := tok.SignedString(j.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// hardenedOpts tune startHardened.
-type hardenedOpts struct {
-	timeouts    string // YAML body of the main listener's timeouts map, e.g. "{read_header: 1s}"
-	credentials string // "" : assume_role via the fake STS
-	cloud       *osstest.Cloud
-	extra       string // appended at the end (limits...)
-	logging     string // extra lines of the logging section, e.g. "  redact_keys: true\n"
-	// noAccessLog keeps access-log records out of the test's log buffer
-	// (a soak would otherwise measure the buffer's growth).
-	noAccessLog bool
-}
-
-// startHardened runs `ossproxy serve` with an HS256 issuer, an RS256
-// issuer behind a JWKS URL, proxy-issued access keys, a token query
-// parameter, virtual-host addressing and listener timeouts, in front of
-// a fresh osstest cloud (or o.cloud).
-func startHardened(t testing.TB, o hardenedOpts) (*server, *jwksFixture) {
-	t.Helper()
-	return startHardenedHooks(t, o, appHooks{})
-}
-
-// startHardenedWith is startHardened with hooks into the app.
-func startHardenedWith(t testing.TB, o hardenedOpts, hooks appHooks) *server {
-	t.Helper()
-	s, _ := startHardenedHooks(t, o, hooks)
-	return s
-}
-
-func startHardenedHooks(t testing.TB, o hardenedOpts, hooks appHooks) (*server, *jwksFixture) {
-	t.Helper()
-	cloud := o.cloud
-	if cloud == nil {
-		cloud = osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
-	}
-	j := newJWKSFixture(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), cloud.CA.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "key.secret"), []byte(tKeySec+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	timeouts := o.timeouts
-	if timeouts == "" {
-		timeouts = "{read_header: 2s, idle: 10s}"
-	}
-	creds := o.credentials
-	if creds == "" {
-		creds = `
-credentials:
-  source: assume_role
-  role_arn: ` + cloud.Role.ARN + `
-  base:
-    source: static
-    access_key_id: ${ADMIN_ID}
-    access_key_secret: ${ADMIN_SECRET}
-  sts:
-    endpoint: ` + cloud.STSEndpoint + `
-    ca_file: ca.pem
-`
-	}
-	text := `
-listeners:
-  - name: main
-    address: "127.0.0.1:0"
-    timeouts: ` + timeouts + `
-auth:
-  issuers:
-    - issuer: ` + tIssuer + `
-      audiences: [` + tAudience + `]
-      algorithms: [HS256]
-      hmac_secret: ${HMAC}
-    - issuer: ` + rsaIssuer + `
-      audiences: [` + tAudience + `]
-      algorithms: [RS256]
-      jwks_url: ` + j.srv.URL + `/jwks
-      allow_insecure_http: true
-      key_lookup_timeout: 1s
-  token_query_param: access_token
-  access_keys:
-    - id: ` + tKeyID + `
-      secret_file: key.secret
-      principal: app
-` + testPolicy + `
-buckets:
-  - name: data
-    endpoint: ` + cloud.OSSURL + `
-    region: ` + cloud.Region + `
-    allow_insecure_http: true
-  - name: other
-    endpoint: ` + cloud.OSSURL + `
-    region: ` + cloud.Region + `
-    signature_version: v1
-    allow_insecure_http: true
-    allow_callbacks: true
-  - name: secret
-    endpoint: ` + cloud.OSSURL + `
-    region: ` + cloud.Region + `
-    allow_insecure_http: true
-virtual_host_suffixes: [oss.local]
-` + creds + `
-logging:
-  format: json
-  level: debug
-` + o.logging + `admin:
-  address: "127.0.0.1:0" # never the fixed default: tests share the machine
-` + o.extra
-	path := filepath.Join(dir, "ossproxy.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	envs := map[string]string{"HMAC": tHMAC, "ADMIN_ID": cloud.Admin.AccessKeyID, "ADMIN_SECRET": cloud.Admin.AccessKeySecret}
-	s := runServeHooks(t, path, func(k string) string { return envs[k] }, hooks, o.noAccessLog)
-	s.cloud = cloud
-	return s, j
-}
-
-// runServeHooks runs `ossproxy serve --config path` with hooks (as
-// runServeFile does without) until the test ends, and waits until its one
-// listener logged its address.
-func runServeHooks(t testing.TB, path string, getenv func(string) string, hooks appHooks, noAccessLog bool) *server {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{logs: newLogSink(), cfg: path, cancel: cancel, done: make(chan error, 1), addrs: map[string]string{}}
-	var w io.Writer = s.logs
-	if noAccessLog {
-		w = dropAccessLog{s.logs}
-	}
-	go func() { s.done <- serveWith(ctx, []string{"--config", path}, getenv, w, hooks) }()
-	var exited bool
-	t.Cleanup(func() {
-		cancel()
-		if exited {
-			return
-		}
-		select {
-		case err := <-s.done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
-	deadline := time.After(20 * time.Second)
-	for {
-		for _, r := range s.logs.records("listening") {
-			s.addrs[r["listener"].(string)] = r["addr"].(string)
-		}
-		if a, ok := s.addrs["main"]; ok {
-			s.url = "http://" + a
-			return s
-		}
-		select {
-		case <-s.logs.wake:
-		case err := <-s.done:
-			exited = true
-			t.Fatalf("serve exited: %v\n%s", err, s.logs)
-		case <-deadline:
-			t.Fatalf("serve not listening:\n%s", s.logs)
-		}
-	}
-}
-
-// dropAccessLog forwards every JSON log record but the access log's.
-type dropAccessLog struct{ w io.Writer }
-
-func (d dropAccessLog) Write(p []byte) (int, error) {
-	if strings.Contains(string(p), `"msg":"request"`) {
-		return len(p), nil
-	}
-	return d.w.Write(p)
-}
-
-func (s *server) addr() string { return strings.TrimPrefix(s.url, "http://") }
 
 // rawResp is one response read off a raw connection.
 type rawResp struct {
@@ -363,7 +96,8 @@ func errorCode(body string) string {
 // each is a 401 with its own code, nothing reaches the emulator, and
 // neither the token nor its signature is logged.
 func TestAttackJWT(t *testing.T) {
-	s, j := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
+	j := s.jwks
 	now := time.Now()
 	pubDER, err := x509.MarshalPKIXPublicKey(&j.key.PublicKey)
 	if err != nil {
@@ -472,7 +206,8 @@ func TestAttackJWT(t *testing.T) {
 // a bad one is refused, a good one works, neither value is logged, and
 // the parameter never reaches the emulator.
 func TestAttackTokenInQuery(t *testing.T) {
-	s, j := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
+	j := s.jwks
 	good := j.sign(t, nil, nil)
 	bad := j.sign(t, jwt.MapClaims{"aud": "someone-else"}, nil)
 	for _, tc := range []struct {
@@ -511,7 +246,7 @@ func TestAttackTokenInQuery(t *testing.T) {
 // the key the policy judged, which is inside alice/. At the end, no object
 // outside alice/ was created.
 func TestAttackPaths(t *testing.T) {
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	tok := mint(t, jwt.MapClaims{"sub": "alice"})
 	tests := []struct {
 		name, target string
@@ -690,7 +425,7 @@ func runRefused(t *testing.T, s *server, tests []refusedCase) {
 // CONNECT: refused, or forwarded only to the configured endpoint; the
 // canary address an SSRF would reach sees no connection.
 func TestAttackRouting(t *testing.T) {
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	evil := newCanary(t)
 	ev := evil.ln.Addr().String()
 	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "alice"})
@@ -763,7 +498,7 @@ func deleteXML(keys ...string) string {
 // symlink targets, image processing) to reach data outside alice/: every
 // one is refused before the emulator.
 func TestAttackOperations(t *testing.T) {
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "alice"})
 	wm := func(key string) string { return base64.URLEncoding.EncodeToString([]byte(key)) }
 	complete := "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"x\"</ETag></Part></CompleteMultipartUpload>"
@@ -842,7 +577,7 @@ func TestAttackOperations(t *testing.T) {
 // with 403 before the emulator unless the bucket sets allow_callbacks;
 // forwarded to it for a bucket that does ("other").
 func TestAttackCallbacks(t *testing.T) {
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	alice := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "alice"})
 	root := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "root"})
 	cb := base64.StdEncoding.EncodeToString([]byte(`{"callbackUrl":"http://169.254.169.254/latest/meta-data","callbackBody":"bucket=${bucket}"}`))
@@ -884,7 +619,7 @@ func chunked(body string) string { return fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", l
 // never reach the emulator (checked on its recorder), and headers listed
 // in Connection cannot strip what the proxy relies on.
 func TestAttackHeaders(t *testing.T) {
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	tok := mint(t, jwt.MapClaims{"sub": "alice"})
 	auth := "Authorization: Bearer " + tok
 	if err := s.cloud.OSS.PutObject(t.Context(), "data", "alice/seed", strings.NewReader("seed")); err != nil {
@@ -968,7 +703,7 @@ func manyHeaders(n, size int) []string {
 // with one unambiguous framing: the hidden request never reaches the
 // emulator and no byte of it is stored.
 func TestAttackSmuggling(t *testing.T) {
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "alice"})
 	// The hidden request is one the policy denies: if it reached the
 	// emulator, it did so without being judged.
@@ -1054,7 +789,7 @@ func TestAttackSmuggling(t *testing.T) {
 // (The comparison itself is constant-time: signer/verify.go compares
 // with hmac.Equal; see SECURITY.md.)
 func TestAttackAccessKeys(t *testing.T) {
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	if err := s.cloud.OSS.PutObject(t.Context(), "data", "app/obj", strings.NewReader("obj")); err != nil {
 		t.Fatal(err)
 	}

@@ -74,15 +74,16 @@ func getStatus(ctx context.Context, url, tok string) (int, string, error) {
 // answering 503.)
 func TestFaultSTSUnreachableAtStart(t *testing.T) {
 	leakCheck(t)
-	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
+	cloud := newCloud(t)
 	outage := cloud.Faults.Add(osstest.EndpointSTS, osstest.Fault{Reset: true})
 	adminAddr := make(chan net.Addr, 1)
-	s := startHardenedWith(t, hardenedOpts{cloud: cloud, credentials: retryingAssumeRole(cloud)}, appHooks{AdminReady: func(a net.Addr) { adminAddr <- a }})
+	s := startServe(t, serveOpts{hardened: true, cloud: cloud, credentials: retryingAssumeRole(cloud),
+		hooks: &appHooks{AdminReady: func(a net.Addr) { adminAddr <- a }}})
 	var readyz string
 	select {
 	case a := <-adminAddr:
 		readyz = "http://" + a.String() + "/readyz?format=json"
-	case <-time.After(10 * time.Second):
+	case <-time.After(pollLimit):
 		t.Fatal("no admin listener")
 	}
 	// ready returns /readyz's status and the names of its failed checks.
@@ -137,29 +138,18 @@ func TestFaultSTSUnreachableAtStart(t *testing.T) {
 // throughout with zero failures.
 func TestFaultSTSMidRun(t *testing.T) {
 	leakCheck(t)
-	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
+	cloud := newCloud(t)
 	// 15-minute credentials refreshed after 0.1% of their life (~0.9s);
 	// failed refreshes retry after 100-200ms.
-	s := startHardenedWith(t, hardenedOpts{cloud: cloud, credentials: `
-credentials:
-  source: assume_role
-  role_arn: ` + cloud.Role.ARN + `
+	s := startServe(t, serveOpts{hardened: true, cloud: cloud, credentials: assumeRole(cloud.Role.ARN, cloud.STSEndpoint, `    timeout: 500ms
   duration: 15m
-  base:
-    source: static
-    access_key_id: ${ADMIN_ID}
-    access_key_secret: ${ADMIN_SECRET}
-  sts:
-    endpoint: ` + cloud.STSEndpoint + `
-    ca_file: ca.pem
-    timeout: 500ms
   cache:
     refresh_at: 0.001
     jitter: -1
     timeout: 500ms
     retry_min: 100ms
     retry_max: 200ms
-`}, appHooks{})
+`)})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	s.waitLog(t, "credentials refreshed", 0)
 	if err := cloud.OSS.PutObject(t.Context(), "data", "k", strings.NewReader("v")); err != nil {
@@ -244,7 +234,7 @@ func rawGet(t *testing.T, addr, target, tok string) (*http.Response, []byte, err
 // proxy.TestFaultUpstreamResetChunked.)
 func TestFaultOSSResetMidDownload(t *testing.T) {
 	leakCheck(t)
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	big := randomBytes(1 << 20)
 	if err := s.cloud.OSS.PutObject(t.Context(), "data", "big", bytes.NewReader(big)); err != nil {
@@ -325,7 +315,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // replayable, so it is never retried), and no object is committed.
 func TestFaultOSSUploadErrors(t *testing.T) {
 	leakCheck(t)
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	put := func(ctx context.Context, key string, body io.Reader, n int64) (int, string, error) {
 		req, _ := http.NewRequestWithContext(ctx, "PUT", s.url+"/data/"+key, body)
@@ -437,7 +427,7 @@ func TestFaultOSSUploadErrors(t *testing.T) {
 // record ends in an error), and no goroutine outlives the test.
 func TestFaultClientDisconnect(t *testing.T) {
 	leakCheck(t)
-	s, _ := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	big := randomBytes(32 << 20) // far more than loopback socket buffers hold
 	if err := s.cloud.OSS.PutObject(t.Context(), "data", "big", bytes.NewReader(big)); err != nil {
@@ -533,7 +523,7 @@ func TestFaultClientDisconnect(t *testing.T) {
 // bounds the wait for a hanging OSS (the default is 2 minutes): the
 // client gets 504 GatewayTimeout soon after the configured 500ms.
 func TestFaultOSSHangUpstreamTimeout(t *testing.T) {
-	s, _ := startHardened(t, hardenedOpts{extra: "upstream:\n  response_header_timeout: 500ms\n  dial_timeout: 2s\n"})
+	s := startServe(t, serveOpts{hardened: true, extraConfig: "upstream:\n  response_header_timeout: 500ms\n  dial_timeout: 2s\n"})
 	inj := s.cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Hang: true})
 	defer inj.Remove()
 	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "root"})
@@ -559,7 +549,7 @@ func TestFaultOSSHangUpstreamTimeout(t *testing.T) {
 // within body_idle survives however long it takes in total.
 func TestFaultSlowBodyIdle(t *testing.T) {
 	leakCheck(t)
-	s, _ := startHardened(t, hardenedOpts{timeouts: "{read_header: 2s, idle: 10s, body_idle: 1s}"})
+	s := startServe(t, serveOpts{hardened: true, timeouts: "{read_header: 2s, idle: 10s, body_idle: 1s}"})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	// upload sends the head of a PUT of n bytes, then the body one byte
 	// per gap; after stallAfter bytes (when >= 0) it stops sending. It
@@ -666,7 +656,7 @@ func TestFaultSlowBodyIdle(t *testing.T) {
 // body by its read timeout; the cut upload is not committed.
 func TestFaultSlowClients(t *testing.T) {
 	leakCheck(t)
-	s, _ := startHardened(t, hardenedOpts{timeouts: "{read_header: 1s, read: 2s, idle: 5s}"})
+	s := startServe(t, serveOpts{hardened: true, timeouts: "{read_header: 1s, read: 2s, idle: 5s}"})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	// dribble writes head, then one byte of drip every 100ms, and returns
 	// how long the server kept the connection open.
@@ -718,7 +708,8 @@ func TestFaultSlowClients(t *testing.T) {
 // verifications), and tokens naming an unknown kid get 401 promptly.
 func TestFaultJWKSDown(t *testing.T) {
 	leakCheck(t)
-	s, j := startHardened(t, hardenedOpts{})
+	s := startServe(t, serveOpts{hardened: true})
+	j := s.jwks
 	probe := func(tok string) (int, string, time.Duration) {
 		start := time.Now()
 		code, body, err := getStatus(t.Context(), s.url+"/data/?list-type=2&prefix=alice/", tok)
@@ -794,7 +785,7 @@ func TestFaultThousandConnections(t *testing.T) {
 	}
 	const conns = 1000
 	leakCheck(t)
-	s, _ := startHardened(t, hardenedOpts{noAccessLog: true})
+	s := startServe(t, serveOpts{hardened: true, noAccessLog: true})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	body := randomBytes(4 << 10)
 	if err := s.cloud.OSS.PutObject(t.Context(), "data", "soak", bytes.NewReader(body)); err != nil {
