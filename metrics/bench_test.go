@@ -2,7 +2,6 @@ package metrics_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ossproxy/ossproxy/internal/e2etest"
+	"github.com/ossproxy/ossproxy/internal/e2etest/wire"
 	"github.com/ossproxy/ossproxy/metrics"
 	"github.com/ossproxy/ossproxy/proxy"
 	"github.com/ossproxy/ossproxy/signer"
@@ -72,20 +73,6 @@ func BenchmarkMiddleware(b *testing.B) {
 	}
 }
 
-// memUpstream answers every request with a 4 KiB object, in memory.
-type memUpstream struct{ body []byte }
-
-func (m memUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		r.Body.Close()
-	}
-	return &http.Response{
-		StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:        http.Header{"Content-Type": {"application/octet-stream"}, "X-Oss-Request-Id": {"UP"}},
-		ContentLength: int64(len(m.body)), Body: io.NopCloser(bytes.NewReader(m.body)), Request: r,
-	}, nil
-}
-
 // BenchmarkProxyGet measures a 4 KiB GET through the real proxy handler
 // (real V4 signer, in-memory upstream, JSON access log to io.Discard),
 // bare and with every observer of this package: the difference is what
@@ -93,11 +80,8 @@ func (m memUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 func BenchmarkProxyGet(b *testing.B) {
 	cfg := proxy.Config{Buckets: []proxy.BucketConfig{{Name: "bkt", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}}}
 	creds := signer.Credentials{AccessKeyID: "LTAI5tBenchmarkKey", AccessKeySecret: "bench-secret"}
-	authn := proxy.AuthenticatorFunc(func(context.Context, *http.Request, string, string) (*proxy.Caller, error) {
-		return &proxy.Caller{Name: "alice", Mode: "jwt"}, nil
-	})
-	authz := proxy.AuthorizerFunc(func(context.Context, *proxy.Caller, proxy.Action, string, string) error { return nil })
-	up := memUpstream{body: bytes.Repeat([]byte("x"), 4096)}
+	authn, authz := wire.Anyone("alice", "jwt"), wire.AllowAll()
+	up := e2etest.MemUpstream{Body: bytes.Repeat([]byte("x"), 4096)}
 	for _, instrumented := range []bool{false, true} {
 		name := "bare"
 		if instrumented {
@@ -107,8 +91,7 @@ func BenchmarkProxyGet(b *testing.B) {
 			m := benchMetrics(b)
 			var logh slog.Handler = slog.NewJSONHandler(io.Discard, nil)
 			o := proxy.Options{Config: cfg, Authenticator: authn, Authorizer: authz, Upstream: up,
-				Credentials: proxy.CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
-				Signer:      proxy.NewOSSSigner(cfg)}
+				Credentials: wire.Static(creds), Signer: proxy.NewOSSSigner(cfg)}
 			if instrumented {
 				logh = metrics.AccessLogHandler(logh, metrics.AccessLogOptions{Keys: metrics.KeyHash})
 				o.Authenticator, o.Authorizer, o.Upstream = m.Authenticator(authn), m.Authorizer(authz), m.Upstream(up)
@@ -122,16 +105,7 @@ func BenchmarkProxyGet(b *testing.B) {
 			if instrumented {
 				h = m.Middleware(p)
 			}
-			req := httptest.NewRequest(http.MethodGet, "/bkt/dir/object.bin", nil)
-			b.ReportAllocs()
-			b.SetBytes(4096)
-			for b.Loop() {
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, req)
-				if w.Code != 200 || w.Body.Len() != 4096 {
-					b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
-				}
-			}
+			e2etest.BenchGet(b, h, httptest.NewRequest(http.MethodGet, "/bkt/dir/object.bin", nil), 4096)
 		})
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	osscreds "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
@@ -24,37 +23,23 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/ossproxy/ossproxy/auth"
+	"github.com/ossproxy/ossproxy/internal/e2etest"
+	"github.com/ossproxy/ossproxy/internal/e2etest/wire"
 	"github.com/ossproxy/ossproxy/metrics"
 	"github.com/ossproxy/ossproxy/osstest"
 	"github.com/ossproxy/ossproxy/proxy"
 	"github.com/ossproxy/ossproxy/signer"
 )
 
+// A proxy-issued access key for clients that sign OSS requests.
 const (
-	testIssuer     = "https://issuer.test"
-	testAudience   = "ossproxy"
-	proxyKeyID     = "PXYbobAccessKey0001"
-	proxyKeySecret = "bob-proxy-secret-0123456789"
+	proxyKeyID     = e2etest.ProxyKeyID
+	proxyKeySecret = e2etest.ProxyKeySecret
 )
 
-var hmacSecret = []byte("metrics-hmac-secret-0123456789abcdef")
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// testIssuer is the JWT issuer the environment's auth trusts.
+func testIssuer() e2etest.Issuer {
+	return e2etest.Issuer{URL: "https://issuer.test", Audience: "ossproxy", Secret: []byte("metrics-hmac-secret-0123456789abcdef")}
 }
 
 // sentLog records every request a test client sends to the proxy, so a
@@ -104,7 +89,7 @@ func (s *sentLog) secrets() []string {
 type env struct {
 	cloud    *osstest.Cloud
 	proxyURL string
-	logs     *syncBuffer
+	logs     *e2etest.SyncBuffer
 	reg      *prometheus.Registry
 	m        *metrics.Metrics
 	sent     *sentLog
@@ -115,23 +100,10 @@ type env struct {
 func newEnv(t testing.TB, keys metrics.KeyLogging) *env {
 	t.Helper()
 	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other"}})
-	ctx := t.Context()
-	logs := &syncBuffer{}
+	logs := &e2etest.SyncBuffer{}
 	base := slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})
 	logger := slog.New(metrics.AccessLogHandler(base, metrics.AccessLogOptions{Keys: keys}))
-	a, err := auth.New(ctx, auth.Config{
-		Issuers: []auth.IssuerConfig{{
-			Issuer: testIssuer, Audiences: []string{testAudience}, Algorithms: []string{"HS256"},
-			HMACSecret: auth.Secret(hmacSecret),
-		}},
-		TokenQueryParam: "access_token",
-		AccessKeys:      []auth.AccessKey{{ID: proxyKeyID, Secret: auth.Secret(proxyKeySecret), Principal: "bob"}},
-		AccessKeyRegion: cloud.Region,
-		Logger:          logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e2etest.NewAuthenticator(t, testIssuer(), cloud.Region, logger)
 	pol, err := auth.NewPolicy([]auth.Rule{
 		{Name: "alice", Subjects: []string{"alice"}, Buckets: []string{"data"}, Prefixes: []string{"alice/"},
 			Actions: []auth.Action{auth.ActionRead, auth.ActionList, auth.ActionWrite, auth.ActionDelete}},
@@ -154,24 +126,14 @@ func newEnv(t testing.TB, keys metrics.KeyLogging) *env {
 		{Name: "other", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true},
 	}}
 	h, err := proxy.New(proxy.Options{
-		Config: cfg,
-		Authenticator: m.Authenticator(proxy.AuthenticatorFunc(func(ctx context.Context, r *http.Request, bucket, key string) (*proxy.Caller, error) {
-			p, err := a.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
-			if err != nil {
-				return nil, err
-			}
-			return &proxy.Caller{Name: p.Name, Mode: p.Mode.String(), StripHeaders: p.Carrier.Headers,
-				StripQuery: p.Carrier.QueryParams, Principal: p}, nil
-		})),
-		Authorizer: m.Authorizer(proxy.AuthorizerFunc(func(_ context.Context, c *proxy.Caller, act proxy.Action, bucket, key string) error {
-			p, _ := c.Principal.(*auth.Principal)
-			return pol.Authorize(p, auth.Action(act), bucket, key)
-		})),
-		Credentials: proxy.CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
-		Signer:      proxy.NewOSSSigner(cfg),
-		Upstream:    m.Upstream(proxy.NewUpstreamTransport()),
-		Logger:      logger,
-		Now:         cloud.Clock.Now,
+		Config:        cfg,
+		Authenticator: m.Authenticator(wire.Authenticator(a)),
+		Authorizer:    m.Authorizer(wire.Authorizer(pol)),
+		Credentials:   wire.Static(creds),
+		Signer:        proxy.NewOSSSigner(cfg),
+		Upstream:      m.Upstream(proxy.NewUpstreamTransport()),
+		Logger:        logger,
+		Now:           cloud.Clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -182,21 +144,9 @@ func newEnv(t testing.TB, keys metrics.KeyLogging) *env {
 	e := &env{cloud: cloud, proxyURL: srv.URL, logs: logs, reg: reg, m: m, sent: sent,
 		hc: &http.Client{Transport: sent}, tokens: map[string]string{}}
 	for _, sub := range []string{"alice", "mallory"} {
-		e.tokens[sub] = mintJWT(t, sub)
+		e.tokens[sub] = testIssuer().Mint(t, sub, time.Hour)
 	}
 	return e
-}
-
-func mintJWT(t testing.TB, sub string) string {
-	t.Helper()
-	now := time.Now()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": testIssuer, "aud": testAudience, "sub": sub, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-	}).SignedString(hmacSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 // do sends one request to the proxy and returns the status and the
@@ -418,7 +368,7 @@ func TestAccessLogCarriesNoSecrets(t *testing.T) {
 	e.traffic(t)
 	logs := e.logs.String()
 	secrets := e.sent.secrets()
-	secrets = append(secrets, proxyKeySecret, string(hmacSecret), e.cloud.Admin.AccessKeySecret, e.tokens["mallory"])
+	secrets = append(secrets, proxyKeySecret, string(testIssuer().Secret), e.cloud.Admin.AccessKeySecret, e.tokens["mallory"])
 	for _, r := range e.cloud.Recorder.Requests(osstest.EndpointOSS) {
 		if a := r.Header.Get("Authorization"); a != "" {
 			secrets = append(secrets, a[strings.LastIndexAny(a, ":=")+1:]) // upstream signature
