@@ -101,10 +101,23 @@ var (
 	ErrUpstream = newError(http.StatusBadGateway, "BadGateway", "the upstream service is unreachable")
 	// ErrUpstreamTimeout: the upstream did not answer in time. 504.
 	ErrUpstreamTimeout = newError(http.StatusGatewayTimeout, "GatewayTimeout", "the upstream service timed out")
-	// ErrClientClosed: the client went away before the answer; nothing is
-	// logged above debug level. 499 is not sent (no one is listening).
-	ErrClientClosed = newError(http.StatusBadGateway, "ClientClosedRequest", "the client closed the request")
+	// ErrClientClosed: the client went away before the answer (or
+	// during it); nothing is logged above debug level. Its status,
+	// StatusClientClosedRequest, is what the access log and metrics
+	// record; no one reads it.
+	ErrClientClosed = newError(StatusClientClosedRequest, "ClientClosedRequest", "the client closed the request")
+	// ErrIncompleteBody: the request body could not be read: malformed
+	// chunked encoding, or the client sent fewer bytes than its
+	// Content-Length. Nothing of it is committed upstream (the upstream
+	// request is aborted before its body ends). 400 "IncompleteBody".
+	ErrIncompleteBody = newError(http.StatusBadRequest, "IncompleteBody", "the request body was malformed or ended before it was complete")
 )
+
+// StatusClientClosedRequest (499, nginx's convention) is the status
+// recorded for a request whose client went away before its answer. It
+// keeps those requests out of the 5xx counts: the client failed, not the
+// proxy or OSS.
+const StatusClientClosedRequest = 499
 
 // statusCoder is what errors from other packages (auth, credentials)
 // implement to choose their status, OSS code and client-safe message.
@@ -180,7 +193,7 @@ func logLevel(err error) slog.Level {
 	switch {
 	case err == nil:
 		return slog.LevelInfo
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, ErrClientClosed):
 		return slog.LevelDebug
 	}
 	if _, ok := errors.AsType[statusCoder](err); ok {

@@ -184,10 +184,10 @@ type state struct {
 	target Target
 	api    bool // served by Options.API
 	err    error
-	rec    recorder // the response writer, allocated with the state
-	body   idleBody // the request body's idle deadline, when bounded
-	bodyOn bool     // body wraps the request body
-	upURL  url.URL  // the upstream URL rewrite builds; the Transport signs its request in place
+	rec    recorder   // the response writer, allocated with the state
+	body   clientBody // wraps the request body, if any
+	bodyOn bool       // body wraps the request body
+	upURL  url.URL    // the upstream URL rewrite builds; the Transport signs its request in place
 }
 
 // CallerFromContext returns the authenticated caller of the request whose
@@ -229,18 +229,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			bt = v
 		}
 		// Socket deadlines are wall-clock time, whatever Options.Now says.
-		if bt.Idle > 0 {
-			st.body.start(w, r.Body, bt, time.Now())
-			st.bodyOn = true
-			r.Body = &st.body // as http.MaxBytesReader is used: the body is the handler's to read
-		}
+		st.body.start(w, r.Body, bt, time.Now())
+		st.bodyOn = true
+		r.Body = &st.body // as http.MaxBytesReader is used: the body is the handler's to read
 	}
 	defer func() {
 		// ReverseProxy aborts with http.ErrAbortHandler when the upstream
 		// fails mid-body; log the request, then let net/http abort it.
 		if p := recover(); p != nil {
 			if st.err == nil {
-				st.err = fmt.Errorf("%w: response aborted: %v", ErrUpstream, p)
+				cause := ErrUpstream
+				if r.Context().Err() != nil { // the client left mid-answer
+					cause = ErrClientClosed
+				}
+				st.err = fmt.Errorf("%w: response aborted: %v", cause, p)
 			}
 			h.accessLog(r, st, rec, h.now().Sub(start))
 			panic(p)
@@ -248,8 +250,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	r, err := h.prepare(r, st)
 	if err != nil {
-		st.err = err
-		writeError(rec, r, st.id, err)
+		h.answerError(rec, r, st, err)
 	} else if st.api {
 		h.api.ServeHTTP(rec, r)
 	} else {
@@ -404,27 +405,46 @@ func filterQuery(raw string, extra []string) string {
 }
 
 // proxyError is the ReverseProxy's ErrorHandler: it records err for the
-// access log and answers with an OSS XML error (503 for credentials, 504
-// for timeouts, 502 otherwise; nobody listens after a cancel).
+// access log and answers with an OSS XML error (see answerError).
 func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	st, _ := r.Context().Value(targetKey{}).(*state)
-	id := ""
-	if st != nil {
-		st.err = err
-		id = st.id
-		if st.bodyOn && st.body.timedOut.Load() {
-			// net/http canceled the request when the body read failed;
-			// the client may still listen for the answer.
-			st.err = fmt.Errorf("forwarding request body: %w", ErrRequestTimeout)
-			writeError(w, r, id, ErrRequestTimeout)
-			return
-		}
-	}
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		w.WriteHeader(http.StatusBadGateway) // the client is gone; keep it cheap
+	if st == nil { // not a request of ServeHTTP's
+		writeError(w, r, "", err)
 		return
 	}
-	writeError(w, r, id, err)
+	h.answerError(w, r, st, err)
+}
+
+// answerError records err for the access log and answers it. A failure
+// of the client's own comes first, whatever err the upstream transport
+// made of it: a body that stalled is 400 RequestTimeout, a client that
+// went away (its connection failed, which cancels the request context)
+// is 499 with no body (nobody reads it; logged at debug), and a body that
+// could not be read (malformed chunked encoding, shorter than its
+// Content-Length) is 400 IncompleteBody. Then err chooses: 503 for
+// credentials, 504 for timeouts, 502 for other upstream failures.
+func (h *Handler) answerError(w http.ResponseWriter, r *http.Request, st *state, err error) {
+	gone := r.Context().Err() != nil
+	bodyFailed := st.bodyOn && st.body.failed.Load()
+	switch {
+	case bodyFailed && st.body.timedOut.Load():
+		// net/http canceled the request when the body read failed;
+		// the client may still listen for the answer.
+		st.err = fmt.Errorf("forwarding request body: %w", ErrRequestTimeout)
+		writeError(w, r, st.id, ErrRequestTimeout)
+	case gone && (bodyFailed || errors.Is(err, context.Canceled)):
+		st.err = fmt.Errorf("%w: %w", ErrClientClosed, err)
+		w.WriteHeader(StatusClientClosedRequest) // the client is gone; keep it cheap
+	case bodyFailed:
+		if !errors.Is(err, ErrIncompleteBody) { // the transport's own error won
+			err = fmt.Errorf("reading request body: %w: %w", ErrIncompleteBody, err)
+		}
+		st.err = err
+		writeError(w, r, st.id, ErrIncompleteBody)
+	default:
+		st.err = err
+		writeError(w, r, st.id, err)
+	}
 }
 
 func headerSize(h http.Header) int {
