@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ossproxy/ossproxy/admin"
@@ -23,14 +25,7 @@ func TestHealth(t *testing.T) {
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	_, port, _ := net.SplitHostPort(addr)
-	closed := func() string { // a port nobody listens on
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().String()
-	}()
+	closed := boundNotListening(t)
 	tests := []struct {
 		name    string
 		args    []string
@@ -79,6 +74,27 @@ func TestHealth(t *testing.T) {
 		!strings.Contains(stdout.String(), "readyz check passed") {
 		t.Errorf("ready: %v %q", err, stdout.String())
 	}
+}
+
+// boundNotListening returns a loopback TCP address bound by a socket that
+// never listens, kept until the test ends: connecting to it is refused,
+// and no other process can take the port meanwhile (as it could between
+// closing a listener and using its address).
+func boundNotListening(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 func FuzzHealthURL(f *testing.F) {
