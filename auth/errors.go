@@ -103,6 +103,9 @@ var (
 var (
 	ErrInvalidConfig = errors.New("auth: invalid configuration")
 	ErrInvalidPolicy = errors.New("auth: invalid policy")
+	// ErrInsecureRedirect: a JWKS or discovery server answered an https
+	// request with a redirect to plain http, which is not followed.
+	ErrInsecureRedirect = errors.New("auth: insecure redirect")
 )
 
 // StatusCode returns the HTTP status for err: the status of the first

@@ -37,7 +37,10 @@ type IssuerConfig struct {
 	JWKSURL string `yaml:"jwks_url"`
 	// Discovery fetches Issuer + "/.well-known/openid-configuration" at
 	// start-up and uses its jwks_uri (Kubernetes service-account issuers
-	// work this way). The document's issuer must equal Issuer.
+	// work this way). The document's issuer must equal Issuer, and the
+	// jwks_uri of an https issuer must be https too (only an http issuer,
+	// as in tests on loopback, may name an http one). Redirects from
+	// https to http are not followed, for the JWKS either.
 	Discovery bool `yaml:"discovery"`
 	// Keys are static verification keys: PEM public keys or certificates,
 	// or a JWK / JWK Set in JSON. The caller reads the file.
@@ -176,6 +179,9 @@ func newIssuer(ctx context.Context, cfg IssuerConfig, client *http.Client, log *
 		static = &keyfunc.Options{Ctx: ctx, Storage: store}
 	}
 	jwksURL := cfg.JWKSURL
+	if remote {
+		client = noDowngrade(client)
+	}
 	if cfg.Discovery {
 		u, err := discoverJWKS(ctx, client, cfg.Issuer)
 		if err != nil {
@@ -244,10 +250,41 @@ func discoverJWKS(ctx context.Context, client *http.Client, iss string) (string,
 	if doc.Issuer != iss {
 		return "", fmt.Errorf("discovery document names issuer %q: %w", doc.Issuer, ErrInvalidConfig)
 	}
-	if pu, err := url.Parse(doc.JWKSURI); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+	pu, err := url.Parse(doc.JWKSURI)
+	if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
 		return "", fmt.Errorf("discovery document has a bad jwks_uri %q: %w", doc.JWKSURI, ErrInvalidConfig)
 	}
+	// The keys are only as trustworthy as the channel they come by: an
+	// https issuer must not send us to fetch them in plaintext (tests and
+	// the demo run http issuers on loopback, whose keys are http too).
+	if iu, _ := url.Parse(iss); pu.Scheme == "http" && (iu == nil || iu.Scheme != "http") {
+		return "", fmt.Errorf("discovery document's jwks_uri %q uses plain http while the issuer uses https; "+
+			"refusing to fetch its keys without TLS (the identity provider must publish an https jwks_uri, "+
+			"or set jwks_url to its https address): %w", doc.JWKSURI, ErrInvalidConfig)
+	}
 	return doc.JWKSURI, nil
+}
+
+// noDowngrade returns a copy of c that refuses to follow a redirect from
+// https to plain http: discovery documents and keys fetched over TLS are
+// never fetched in plaintext, whatever a server redirects to. c's own
+// CheckRedirect, if any, still applies.
+func noDowngrade(c *http.Client) *http.Client {
+	cc := *c
+	check := c.CheckRedirect
+	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != "https" && slices.ContainsFunc(via, func(r *http.Request) bool { return r.URL.Scheme == "https" }) {
+			return fmt.Errorf("refusing a redirect from https to %s://%s: %w", req.URL.Scheme, req.URL.Host, ErrInsecureRedirect)
+		}
+		if check != nil {
+			return check(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cc
 }
 
 // keyfunc returns the jwt.Keyfunc for one verification; ctx bounds an
