@@ -103,7 +103,7 @@ func newEnv(t testing.TB, keys metrics.KeyLogging) *env {
 	logs := &e2etest.SyncBuffer{}
 	base := slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})
 	logger := slog.New(metrics.AccessLogHandler(base, metrics.AccessLogOptions{Keys: keys}))
-	a := e2etest.NewAuthenticator(t, testIssuer(), cloud.Region, logger)
+	a := wire.NewAuthenticator(t, testIssuer(), cloud.Region, logger)
 	pol, err := auth.NewPolicy([]auth.Rule{
 		{Name: "alice", Subjects: []string{"alice"}, Buckets: []string{"data"}, Prefixes: []string{"alice/"},
 			Actions: []auth.Action{auth.ActionRead, auth.ActionList, auth.ActionWrite, auth.ActionDelete}},

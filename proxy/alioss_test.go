@@ -1,12 +1,12 @@
 package proxy_test
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/ossproxy/ossproxy/internal/alioss"
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 	"github.com/ossproxy/ossproxy/osstest"
 )
 
@@ -15,13 +15,7 @@ import (
 // with a proxy-issued access key; then checks that it is denied outside
 // its prefix without an upstream request.
 func TestEndToEndAliOSS(t *testing.T) {
-	node, err := alioss.New()
-	if errors.Is(err, alioss.ErrUnavailable) {
-		t.Skipf("npm ali-oss not installed (make node-deps installs it): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := e2etest.AliOSS(t)
 	e := newEnv(t)
 	endpoint := strings.Replace(e.proxyURL, "127.0.0.1", "localhost", 1) // ali-oss will not presign for an IP
 	for _, v4 := range []bool{false, true} {

@@ -82,7 +82,7 @@ func newEnv(t testing.TB) *env {
 	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "other", "secret"}})
 	logs := &e2etest.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a := e2etest.NewAuthenticator(t, testIssuer(), cloud.Region, logger)
+	a := wire.NewAuthenticator(t, testIssuer(), cloud.Region, logger)
 	pol, err := auth.NewPolicy([]auth.Rule{
 		{Name: "alice-home", Subjects: []string{"alice"}, Buckets: []string{"data"}, Prefixes: []string{"alice/"},
 			Actions: []auth.Action{auth.ActionRead, auth.ActionList, auth.ActionWrite, auth.ActionDelete}},

@@ -2,12 +2,12 @@ package signer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/ossproxy/ossproxy/internal/alioss"
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 )
 
 // TestAliOSSClientVerify drives npm ali-oss (V1, which sends no Date and
@@ -15,13 +15,7 @@ import (
 // against the verifying server. `make test` installs the client; without
 // node it skips.
 func TestAliOSSClientVerify(t *testing.T) {
-	c, err := alioss.New()
-	if errors.Is(err, alioss.ErrUnavailable) {
-		t.Skipf("ali-oss not installed (make node-deps): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e2etest.AliOSS(t)
 	srv, endpoint := newOSSServer(t, clientCreds...)
 	endpoint = strings.Replace(endpoint, "127.0.0.1", "localhost", 1)
 	for _, cred := range clientCreds {

@@ -24,6 +24,7 @@ import (
 	"github.com/ossproxy/ossproxy/auth"
 	"github.com/ossproxy/ossproxy/credentials"
 	"github.com/ossproxy/ossproxy/internal/alioss"
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 	"github.com/ossproxy/ossproxy/osstest"
 	"github.com/ossproxy/ossproxy/vend"
 )
@@ -155,6 +156,9 @@ type apiError struct {
 	RequestID     string `json:"request_id"`
 }
 
+// presignAnswer is the presign API's JSON answer as a client reads it. The
+// field names are restated here, not taken from vend.PresignResult, so
+// that renaming one on the wire fails these tests.
 type presignAnswer struct {
 	URL           string            `json:"url"`
 	Method        string            `json:"method"`
@@ -166,13 +170,28 @@ type presignAnswer struct {
 	apiError
 }
 
-func (e *env) presign(t *testing.T, caller, body string) presignAnswer {
+// callOK calls path as caller and fails the test unless the answer is
+// 200; it returns the answer decoded as an A.
+func callOK[A any](t *testing.T, e *env, caller, path, body string) A {
 	t.Helper()
-	var a presignAnswer
-	if st, _ := e.call(t, caller, vend.PresignPath, body, &a); st != http.StatusOK {
-		t.Fatalf("presign %s: %d %+v", body, st, a.apiError)
+	var a A
+	if st, _ := e.call(t, caller, path, body, &a); st != http.StatusOK {
+		t.Fatalf("%s %s: %d %+v", path, body, st, a)
 	}
 	return a
+}
+
+func (e *env) presign(t *testing.T, caller, body string) presignAnswer {
+	t.Helper()
+	return callOK[presignAnswer](t, e, caller, vend.PresignPath, body)
+}
+
+// seed stores body at key in bucket bkt, unsigned.
+func (e *env) seed(t *testing.T, key, body string) {
+	t.Helper()
+	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", key, strings.NewReader(body)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // curl runs the real curl binary and returns the status and body.
@@ -210,9 +229,7 @@ func curlHeaders(t *testing.T, args ...string) (int, string, http.Header) {
 func TestPresignWithCurl(t *testing.T) {
 	e := newEnv(t, time.Hour, nil)
 	const key = "users/alice/a b+c~(1)&x=y ü.txt"
-	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", key, strings.NewReader("hello")); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, key, "hello")
 	for _, version := range []string{"v4", "v1"} {
 		t.Run(version, func(t *testing.T) {
 			get := e.presign(t, "alice", `{"bucket":"bkt","key":"`+key+`","expires":60,"version":"`+version+`",
@@ -261,9 +278,7 @@ func TestPresignWithCurl(t *testing.T) {
 
 func TestPresignExpires(t *testing.T) {
 	e := newEnv(t, time.Hour, nil)
-	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", "users/alice/x", strings.NewReader("x")); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, "users/alice/x", "x")
 	for _, version := range []string{"v4", "v1"} {
 		a := e.presign(t, "alice", `{"bucket":"bkt","key":"users/alice/x","expires":"2m","version":"`+version+`"}`)
 		if st, _ := curl(t, a.URL); st != 200 {
@@ -330,9 +345,7 @@ func TestPresignDenied(t *testing.T) {
 
 func TestPresignCapped(t *testing.T) {
 	e := newEnv(t, time.Hour, func(o *vend.Options) { o.MaxExpiry = 7 * 24 * time.Hour })
-	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", "users/alice/x", strings.NewReader("x")); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, "users/alice/x", "x")
 	// The signing credentials live one hour: a two-hour URL would break
 	// after one, so it is capped at the credentials' remaining life.
 	a := e.presign(t, "alice", `{"bucket":"bkt","key":"users/alice/x","expires":"2h"}`)
@@ -363,9 +376,7 @@ func TestPresignCapped(t *testing.T) {
 // ones once instead of capping.
 func TestPresignRefreshesShortLivedCredentials(t *testing.T) {
 	e := newEnv(t, 15*time.Minute, nil)
-	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", "users/alice/x", strings.NewReader("x")); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, "users/alice/x", "x")
 	stsCalls := func() int { return len(e.cloud.Recorder.Requests(osstest.EndpointSTS)) }
 	a := e.presign(t, "alice", `{"bucket":"bkt","key":"users/alice/x","expires":"10m"}`)
 	if a.Capped {
@@ -392,9 +403,7 @@ func TestPresignRefreshesShortLivedCredentials(t *testing.T) {
 // the next ones, instead of every presign failing until STS recovers.
 func TestPresignKeepsCredentialsWhenRefreshFails(t *testing.T) {
 	e := newEnv(t, 15*time.Minute, nil)
-	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", "users/alice/x", strings.NewReader("x")); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, "users/alice/x", "x")
 	_ = e.presign(t, "alice", `{"bucket":"bkt","key":"users/alice/x","expires":"10m"}`)
 	e.cloud.Clock.Advance(12 * time.Minute) // 3 minutes left
 	e.cloud.Faults.Add(osstest.EndpointSTS, osstest.Fault{Status: http.StatusServiceUnavailable})
@@ -409,6 +418,8 @@ func TestPresignKeepsCredentialsWhenRefreshFails(t *testing.T) {
 	}
 }
 
+// stsAnswer is the STS API's JSON answer as a client reads it, restated
+// for the same reason as presignAnswer.
 type stsAnswer struct {
 	AccessKeyID     string `json:"AccessKeyId"`
 	AccessKeySecret string
@@ -422,11 +433,7 @@ type stsAnswer struct {
 
 func (e *env) vend(t *testing.T, caller, body string) stsAnswer {
 	t.Helper()
-	var a stsAnswer
-	if st, _ := e.call(t, caller, vend.STSPath, body, &a); st != http.StatusOK {
-		t.Fatalf("sts %s: %d %+v", body, st, a.apiError)
-	}
-	return a
+	return callOK[stsAnswer](t, e, caller, vend.STSPath, body)
 }
 
 func sdkClient(a stsAnswer) *oss.Client {
@@ -449,9 +456,7 @@ func TestVendSTSWithSDK(t *testing.T) {
 	e := newEnv(t, time.Hour, nil)
 	ctx := t.Context()
 	for _, k := range []string{"users/bob/secret.txt", "shared/readme.txt"} {
-		if err := e.cloud.OSS.PutObject(ctx, "bkt", k, strings.NewReader("seed")); err != nil {
-			t.Fatal(err)
-		}
+		e.seed(t, k, "seed")
 	}
 	stsCalls := func() int { return len(e.cloud.Recorder.Requests(osstest.EndpointSTS)) }
 	calls := stsCalls()
@@ -551,17 +556,9 @@ func TestVendSTSWithSDK(t *testing.T) {
 }
 
 func TestVendSTSWithAliOSS(t *testing.T) {
-	node, err := alioss.New()
-	if errors.Is(err, alioss.ErrUnavailable) {
-		t.Skipf("npm ali-oss not installed (make node-deps installs it): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := e2etest.AliOSS(t)
 	e := newEnv(t, time.Hour, nil)
-	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", "users/bob/secret.txt", strings.NewReader("seed")); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, "users/bob/secret.txt", "seed")
 	a := e.vend(t, "alice", `{"bucket":"bkt","prefix":"users/alice/"}`)
 	for _, v4 := range []bool{false, true} {
 		cfg := alioss.Config{Endpoint: a.Endpoint, Bucket: a.Bucket, Region: "oss-" + a.Region,
@@ -633,13 +630,7 @@ func TestSTSErrors(t *testing.T) {
 // credentials. The first credentials cover users/alice/a/ only; writing to
 // users/alice/b/ works only with the refreshed ones.
 func TestVendSTSRefreshWithAliOSS(t *testing.T) {
-	node, err := alioss.New()
-	if errors.Is(err, alioss.ErrUnavailable) {
-		t.Skipf("npm ali-oss not installed (make node-deps installs it): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := e2etest.AliOSS(t)
 	e := newEnv(t, time.Hour, nil)
 	first := e.vend(t, "alice", `{"bucket":"bkt","prefix":"users/alice/a/"}`)
 	for _, v4 := range []bool{false, true} {
@@ -664,9 +655,7 @@ func TestVendSTSRefreshWithAliOSS(t *testing.T) {
 
 func TestPresignHeadAndDeleteWithCurl(t *testing.T) {
 	e := newEnv(t, time.Hour, nil)
-	if err := e.cloud.OSS.PutObject(t.Context(), "bkt", "users/alice/gone.txt", strings.NewReader("bye")); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, "users/alice/gone.txt", "bye")
 	head := e.presign(t, "alice", `{"bucket":"bkt","key":"users/alice/gone.txt","method":"HEAD"}`)
 	if st, _, h := curlHeaders(t, "-I", head.URL); st != 200 || h.Get("Content-Length") != "3" {
 		t.Fatalf("HEAD: %d %v", st, h)

@@ -9,17 +9,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/ossproxy/ossproxy/auth"
 	"github.com/ossproxy/ossproxy/credentials"
+	"github.com/ossproxy/ossproxy/internal/e2etest"
+	"github.com/ossproxy/ossproxy/internal/e2etest/wire"
 	"github.com/ossproxy/ossproxy/osstest"
 	"github.com/ossproxy/ossproxy/proxy"
 	"github.com/ossproxy/ossproxy/signer"
 	"github.com/ossproxy/ossproxy/vend"
 )
 
-var hmacSecret = []byte("vend-test-hmac-secret-0123456789abcdef")
+// jwtIssuer mints the tokens the proxy in front of the API accepts.
+func jwtIssuer() e2etest.Issuer {
+	return e2etest.Issuer{URL: testIssuer, Audience: "ossproxy", Secret: []byte("vend-test-hmac-secret-0123456789abcdef")}
+}
 
 // TestThroughProxy serves the API behind the real proxy Handler with JWT
 // authentication, wired as cmd/ossproxy wires it: unauthenticated calls
@@ -27,9 +30,7 @@ var hmacSecret = []byte("vend-test-hmac-secret-0123456789abcdef")
 func TestThroughProxy(t *testing.T) {
 	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"bkt"}})
 	ctx := t.Context()
-	authn, err := auth.New(ctx, auth.Config{Issuers: []auth.IssuerConfig{{
-		Issuer: testIssuer, Audiences: []string{"ossproxy"}, Algorithms: []string{"HS256"}, HMACSecret: auth.Secret(hmacSecret),
-	}}})
+	authn, err := auth.New(ctx, auth.Config{Issuers: []auth.IssuerConfig{wire.IssuerConfig(jwtIssuer())}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,36 +60,19 @@ func TestThroughProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, err := proxy.New(proxy.Options{
-		Config: proxy.Config{Buckets: []proxy.BucketConfig{{Name: "bkt", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}},
-		Authenticator: proxy.AuthenticatorFunc(func(ctx context.Context, r *http.Request, bucket, key string) (*proxy.Caller, error) {
-			p, err := authn.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
-			if err != nil {
-				return nil, err
-			}
-			return &proxy.Caller{Name: p.Name, Mode: p.Mode.String(), StripHeaders: p.Carrier.Headers, StripQuery: p.Carrier.QueryParams, Principal: p}, nil
-		}),
-		Authorizer: proxy.AuthorizerFunc(func(_ context.Context, c *proxy.Caller, a proxy.Action, bucket, key string) error {
-			p, _ := c.Principal.(*auth.Principal)
-			return pol.Authorize(p, auth.Action(a), bucket, key)
-		}),
-		Credentials: staticSource{creds.Value.Credentials},
-		Signer:      proxy.NewOSSSigner(proxy.Config{Buckets: []proxy.BucketConfig{{Name: "bkt", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}}),
-		API:         svc,
+		Config:        proxy.Config{Buckets: []proxy.BucketConfig{{Name: "bkt", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}},
+		Authenticator: wire.Authenticator(authn),
+		Authorizer:    wire.Authorizer(pol),
+		Credentials:   wire.Static(creds.Value.Credentials),
+		Signer:        proxy.NewOSSSigner(proxy.Config{Buckets: []proxy.BucketConfig{{Name: "bkt", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}}),
+		API:           svc,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	token := func(sub string) string {
-		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-			"iss": testIssuer, "aud": "ossproxy", "sub": sub, "exp": time.Now().Add(time.Hour).Unix(),
-		}).SignedString(hmacSecret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	token := func(sub string) string { return jwtIssuer().Mint(t, sub, time.Hour) }
 	post := func(bearer, body string, out any) (int, http.Header) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+vend.PresignPath, strings.NewReader(body))
 		if bearer != "" {
@@ -133,12 +117,6 @@ func decodeJSON(r interface{ Read([]byte) (int, error) }, out any) error {
 	return json.NewDecoder(r).Decode(out)
 }
 
-// staticSource is a proxy.CredentialSource of fixed long-term keys.
-type staticSource struct{ c signer.Credentials }
-
-func (s staticSource) Retrieve(context.Context) (signer.Credentials, error) { return s.c, nil }
-func (staticSource) Invalidate(signer.Credentials)                          {}
-
 // TestPresignedURLsPointingAtTheProxy: a bucket whose Endpoint is the
 // proxy and whose Credentials are a proxy-issued access key gets URLs the
 // proxy itself verifies (as an access-key presigned request), authorizes
@@ -148,7 +126,7 @@ func TestPresignedURLsPointingAtTheProxy(t *testing.T) {
 	ctx := t.Context()
 	const keyID, keySecret = "PXYpresigner0001", "presigner-secret-0123456789"
 	authn, err := auth.New(ctx, auth.Config{
-		Issuers:         []auth.IssuerConfig{{Issuer: testIssuer, Audiences: []string{"ossproxy"}, Algorithms: []string{"HS256"}, HMACSecret: auth.Secret(hmacSecret)}},
+		Issuers:         []auth.IssuerConfig{wire.IssuerConfig(jwtIssuer())},
 		AccessKeys:      []auth.AccessKey{{ID: keyID, Secret: auth.Secret(keySecret), Principal: "presigner"}},
 		AccessKeyRegion: cloud.Region,
 	})
@@ -177,14 +155,11 @@ func TestPresignedURLsPointingAtTheProxy(t *testing.T) {
 	upstream := []proxy.BucketConfig{{Name: "bkt", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}
 	h, err := proxy.New(proxy.Options{
 		Config:        proxy.Config{Buckets: upstream},
-		Authenticator: authnAdapter(authn),
-		Authorizer: proxy.AuthorizerFunc(func(_ context.Context, c *proxy.Caller, a proxy.Action, bucket, key string) error {
-			p, _ := c.Principal.(*auth.Principal)
-			return pol.Authorize(p, auth.Action(a), bucket, key)
-		}),
-		Credentials: staticSource{signer.Credentials{AccessKeyID: cloud.Admin.AccessKeyID, AccessKeySecret: cloud.Admin.AccessKeySecret}},
-		Signer:      proxy.NewOSSSigner(proxy.Config{Buckets: upstream}),
-		API:         svc,
+		Authenticator: wire.Authenticator(authn),
+		Authorizer:    wire.Authorizer(pol),
+		Credentials:   wire.Static(signer.Credentials{AccessKeyID: cloud.Admin.AccessKeyID, AccessKeySecret: cloud.Admin.AccessKeySecret}),
+		Signer:        proxy.NewOSSSigner(proxy.Config{Buckets: upstream}),
+		API:           svc,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -194,12 +169,7 @@ func TestPresignedURLsPointingAtTheProxy(t *testing.T) {
 	if err := cloud.OSS.PutObject(ctx, "bkt", "users/alice/photo.jpg", strings.NewReader("via proxy")); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": testIssuer, "aud": "ossproxy", "sub": "alice", "exp": time.Now().Add(time.Hour).Unix(),
-	}).SignedString(hmacSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := jwtIssuer().Mint(t, "alice", time.Hour)
 	for _, version := range []string{"v4", "v1"} {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, proxyURL+vend.PresignPath,
 			strings.NewReader(`{"bucket":"bkt","key":"users/alice/photo.jpg","version":"`+version+`"}`))
@@ -230,14 +200,4 @@ func apiPrincipalOf(ctx context.Context) (*auth.Principal, bool) {
 	}
 	p, ok := c.Principal.(*auth.Principal)
 	return p, ok
-}
-
-func authnAdapter(a *auth.Authenticator) proxy.Authenticator {
-	return proxy.AuthenticatorFunc(func(ctx context.Context, r *http.Request, bucket, key string) (*proxy.Caller, error) {
-		p, err := a.Authenticate(ctx, r, auth.Target{Bucket: bucket, Key: key})
-		if err != nil {
-			return nil, err
-		}
-		return &proxy.Caller{Name: p.Name, Mode: p.Mode.String(), StripHeaders: p.Carrier.Headers, StripQuery: p.Carrier.QueryParams, Principal: p}, nil
-	})
 }

@@ -11,32 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 	"github.com/ossproxy/ossproxy/vend"
 )
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestNoSecretsInLogsOrPrints: neither the Service's logs nor printed
 // results show a signature, a security token or a secret, and the
 // Observer sees one event per call.
 func TestNoSecretsInLogsOrPrints(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &e2etest.SyncBuffer{}
 	var mu sync.Mutex
 	var events []vend.Event
 	e := newEnv(t, time.Hour, func(o *vend.Options) {

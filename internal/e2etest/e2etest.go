@@ -2,9 +2,8 @@ package e2etest
 
 import (
 	"bytes"
-	"context"
+	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/ossproxy/ossproxy/auth"
+	"github.com/ossproxy/ossproxy/internal/alioss"
 )
 
 // SyncBuffer is a log sink safe for concurrent handlers: every method
@@ -60,12 +59,6 @@ type Issuer struct {
 	Secret   []byte // the HMAC key
 }
 
-// Config is the auth configuration that accepts the issuer's tokens.
-func (i Issuer) Config() auth.IssuerConfig {
-	return auth.IssuerConfig{Issuer: i.URL, Audiences: []string{i.Audience}, Algorithms: []string{"HS256"},
-		HMACSecret: auth.Secret(i.Secret)}
-}
-
 // Mint returns a token for sub, issued now, that expires after ttl.
 func (i Issuer) Mint(t testing.TB, sub string, ttl time.Duration) string {
 	t.Helper()
@@ -86,25 +79,6 @@ const (
 	ProxyKeyID     = "PXYbobAccessKey0001"
 	ProxyKeySecret = "bob-proxy-secret-0123456789"
 )
-
-// NewAuthenticator returns the authenticator of the end-to-end
-// environments: JWTs from iss in the Authorization header or the
-// access_token query parameter, and the access key ProxyKeyID for
-// signatures in region. It logs to logger.
-func NewAuthenticator(t testing.TB, iss Issuer, region string, logger *slog.Logger) *auth.Authenticator {
-	t.Helper()
-	a, err := auth.New(context.Background(), auth.Config{
-		Issuers:         []auth.IssuerConfig{iss.Config()},
-		TokenQueryParam: "access_token",
-		AccessKeys:      []auth.AccessKey{{ID: ProxyKeyID, Secret: auth.Secret(ProxyKeySecret), Principal: "bob"}},
-		AccessKeyRegion: region,
-		Logger:          logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
 
 // Bearer is an http.RoundTripper that adds "Authorization: Bearer
 // Token" to every request (a clone: the caller's request is not changed)
@@ -153,4 +127,19 @@ func BenchGet(b *testing.B, h http.Handler, req *http.Request, size int) {
 			b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
 		}
 	}
+}
+
+// AliOSS returns the driver of the npm ali-oss client, or skips the test
+// when it is not installed (`make node-deps`, part of `make test`,
+// installs it).
+func AliOSS(t testing.TB) *alioss.Client {
+	t.Helper()
+	c, err := alioss.New()
+	if errors.Is(err, alioss.ErrUnavailable) {
+		t.Skipf("npm ali-oss not installed (make node-deps installs it): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -1,23 +1,53 @@
-// Package wire connects auth to proxy in tests as cmd/ossproxy connects
-// them, and gives the trivial authenticator, authorizer and credential
-// source of tests that are about something else.
+// Package wire builds the auth side of the end-to-end environments and
+// connects it to proxy as cmd/ossproxy does, and gives the trivial
+// authenticator, authorizer and credential source of tests that are about
+// something else.
 //
+//	a := wire.NewAuthenticator(t, iss, cloud.Region, logger)
 //	h, err := proxy.New(proxy.Options{
 //		Authenticator: wire.Authenticator(a), Authorizer: wire.Authorizer(pol),
 //		Credentials: wire.Static(creds), ...})
 //
-// It imports proxy: package proxy's own tests cannot use it (its external
-// tests can).
+// It imports auth and proxy: their own (internal) tests, and signer's,
+// cannot use it; their external tests can.
 package wire
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"testing"
 
 	"github.com/ossproxy/ossproxy/auth"
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 	"github.com/ossproxy/ossproxy/proxy"
 	"github.com/ossproxy/ossproxy/signer"
 )
+
+// IssuerConfig is the auth configuration that accepts iss's tokens.
+func IssuerConfig(iss e2etest.Issuer) auth.IssuerConfig {
+	return auth.IssuerConfig{Issuer: iss.URL, Audiences: []string{iss.Audience}, Algorithms: []string{"HS256"},
+		HMACSecret: auth.Secret(iss.Secret)}
+}
+
+// NewAuthenticator returns the authenticator of the end-to-end
+// environments: JWTs from iss in the Authorization header or the
+// access_token query parameter, and the access key e2etest.ProxyKeyID for
+// signatures in region. It logs to logger.
+func NewAuthenticator(t testing.TB, iss e2etest.Issuer, region string, logger *slog.Logger) *auth.Authenticator {
+	t.Helper()
+	a, err := auth.New(context.Background(), auth.Config{
+		Issuers:         []auth.IssuerConfig{IssuerConfig(iss)},
+		TokenQueryParam: "access_token",
+		AccessKeys:      []auth.AccessKey{{ID: e2etest.ProxyKeyID, Secret: auth.Secret(e2etest.ProxyKeySecret), Principal: "bob"}},
+		AccessKeyRegion: region,
+		Logger:          logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
 
 // Authenticator adapts a to proxy.Authenticator, as cmd/ossproxy does: the
 // Caller carries the auth.Principal and the places its credential came in,
