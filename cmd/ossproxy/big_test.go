@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,83 +36,9 @@ func TestBigStreaming(t *testing.T) {
 	bin, dir, info := startRealEmulator(t, "big")
 
 	// The proxy, with AssumeRole credentials from the emulator's STS.
-	hmac := "big-test-hmac-secret-0123456789abcdef"
-	cfg := fmt.Sprintf(`listeners:
-  - name: main
-    address: "127.0.0.1:0"
-auth:
-  issuers:
-    - issuer: %[1]s
-      audiences: [%[2]s]
-      algorithms: [HS256]
-      hmac_secret: ${HMAC}
-policy:
-  rules:
-    - subjects: [big]
-      buckets: [big]
-      actions: [read, write]
-buckets:
-  - name: big
-    endpoint: %[3]s
-    region: %[4]s
-    allow_insecure_http: true
-credentials:
-  source: assume_role
-  role_arn: %[5]s
-  base:
-    source: static
-    access_key_id: ${ADMIN_ID}
-    access_key_secret: ${ADMIN_SECRET}
-  sts:
-    endpoint: %[6]s
-    ca_file: ca.pem
-admin:
-  address: "127.0.0.1:0"
-logging:
-  level: info
-`, tIssuer, tAudience, info.OSSEndpoint, info.Region, info.RoleARN, info.STSEndpoint)
-	cfgPath := filepath.Join(dir, "ossproxy.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := exec.CommandContext(t.Context(), bin, "serve", "--config", cfgPath)
-	srv.Env = append(os.Environ(), "HMAC="+hmac, "ADMIN_ID="+info.AccessKeyID, "ADMIN_SECRET="+info.AccessKeySecret)
-	srvErr, err := srv.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	logLines := make(chan map[string]any, 100)
-	go func() {
-		sc := bufio.NewScanner(srvErr)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] != "request" {
-				logLines <- m
-			}
-		}
-		close(logLines)
-	}()
-	var proxyURL string
-	for m := range logLines {
-		if m["msg"] == "listening" {
-			proxyURL = "http://" + m["addr"].(string)
-			break
-		}
-	}
-	if proxyURL == "" {
-		t.Fatal("proxy did not start")
-	}
-
-	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": tIssuer, "aud": tAudience, "sub": "big", "exp": time.Now().Add(time.Hour).Unix(),
-	}).SignedString([]byte(hmac))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := startRealServe(t, bin, dir, realServeConfig(info, "big", ""), info)
+	proxyURL := srv.url
+	token := mint(t, jwt.MapClaims{"sub": "big"})
 	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
 
 	// Upload: a seeded PRNG body, hashed on the way out.
@@ -156,19 +78,22 @@ logging:
 		t.Fatal("sha256 of the download differs from the upload")
 	}
 
-	hwm, rss := procStatusKB(t, srv.Process.Pid, "VmHWM"), procStatusKB(t, srv.Process.Pid, "VmRSS")
+	hwm, rss := procStatusKB(t, srv.cmd.Process.Pid, "VmHWM"), procStatusKB(t, srv.cmd.Process.Pid, "VmRSS")
 	// Stop the proxy as an orchestrator would, and read its heap figures.
-	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	var stopped map[string]any
-	for m := range logLines {
-		if m["msg"] == "stopped" {
-			stopped = m
-		}
+	select {
+	case <-srv.exited:
+	case <-time.After(pollLimit):
+		t.Fatal("the proxy did not exit after SIGTERM")
 	}
-	if err := srv.Wait(); err != nil {
-		t.Errorf("proxy exit after SIGTERM: %v", err)
+	if srv.waitErr != nil {
+		t.Errorf("proxy exit after SIGTERM: %v", srv.waitErr)
+	}
+	var stopped map[string]any
+	if recs := srv.logs.records("stopped"); len(recs) > 0 {
+		stopped = recs[len(recs)-1]
 	}
 	heapSys, _ := stopped["heap_sys"].(float64)
 	heapInuse, _ := stopped["heap_inuse"].(float64)

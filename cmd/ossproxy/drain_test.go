@@ -2,14 +2,11 @@ package main
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,73 +58,11 @@ func TestServeSignalsRealBinary(t *testing.T) {
 	}
 	bin, dir, info := startRealEmulator(t, "drain")
 
-	const hmac = "drain-test-hmac-secret-0123456789abcdef"
-	cfg := fmt.Sprintf(`listeners:
-  - name: main
-    address: "127.0.0.1:0"
-auth:
-  issuers:
-    - issuer: %[1]s
-      audiences: [%[2]s]
-      algorithms: [HS256]
-      hmac_secret: ${HMAC}
-policy:
-  rules:
-    - subjects: [drainer]
-      buckets: [drain]
-      actions: [read, write]
-buckets:
-  - name: drain
-    endpoint: %[3]s
-    region: %[4]s
-    allow_insecure_http: true
-credentials:
-  source: assume_role
-  role_arn: %[5]s
-  base:
-    source: static
-    access_key_id: ${ADMIN_ID}
-    access_key_secret: ${ADMIN_SECRET}
-  sts:
-    endpoint: %[6]s
-    ca_file: ca.pem
-logging:
-  level: info
-limits:
-  shutdown_grace: 2m
-admin:
-  address: "127.0.0.1:0"
-`, tIssuer, tAudience, info.OSSEndpoint, info.Region, info.RoleARN, info.STSEndpoint)
-	cfgPath := filepath.Join(dir, "ossproxy.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{logs: newLogSink()}
-	srv := exec.CommandContext(t.Context(), bin, "serve", "--config", cfgPath)
-	srv.Env = append(os.Environ(), "HMAC="+hmac, "ADMIN_ID="+info.AccessKeyID, "ADMIN_SECRET="+info.AccessKeySecret)
-	srv.Stderr = s.logs
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{}) // closed when Wait returned waitErr
-	var waitErr error
-	go func() {
-		waitErr = srv.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		srv.Process.Kill()
-		<-exited
-	})
-	s.waitLog(t, "listening", 0)
-	proxyAddr := s.logs.records("listening")[0]["addr"].(string)
-	proxyURL, adminURL := "http://"+proxyAddr, s.adminURL(t)
-	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": tIssuer, "aud": tAudience, "sub": "drainer", "exp": time.Now().Add(time.Hour).Unix(),
-	}).SignedString([]byte(hmac))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := realServeConfig(info, "drain", "limits:\n  shutdown_grace: 2m\n")
+	srv := startRealServe(t, bin, dir, cfg, info)
+	cfgPath, proxyURL, adminURL := srv.cfg, srv.url, srv.adminURL(t)
+	proxyAddr := srv.addr()
+	token := mint(t, jwt.MapClaims{"sub": "drain"})
 	ready := func() (int, string) {
 		resp, err := http.Get(adminURL + "/readyz")
 		if err != nil {
@@ -148,12 +83,12 @@ admin:
 	if err := os.WriteFile(cfgPath, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	const refused = "configuration reload refused; the running configuration stays in force"
-	s.waitLog(t, refused, 0)
-	if e := s.logs.records(refused)[0]["error"].(string); !strings.Contains(e, cfgPath+":"+strconv.Itoa(badLine)+":") {
+	srv.waitLog(t, refused, 0)
+	if e := srv.logs.records(refused)[0]["error"].(string); !strings.Contains(e, cfgPath+":"+strconv.Itoa(badLine)+":") {
 		t.Fatalf("refusal %q does not name line %d", e, badLine)
 	}
 	if code, b := do(t, "PUT", proxyURL+"/drain/small.txt", token, strings.NewReader("still serving")); code != 200 {
@@ -194,7 +129,7 @@ admin:
 		t.Fatal("upload did not reach 64 MiB")
 	}
 	start := time.Now()
-	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// /readyz turns 503 while the upload drains.
@@ -213,8 +148,8 @@ admin:
 		t.Error("new connections still accepted during the drain")
 	}
 	select {
-	case <-exited:
-		t.Fatalf("serve exited (%v) before the upload finished", waitErr)
+	case <-srv.exited:
+		t.Fatalf("serve exited (%v) before the upload finished", srv.waitErr)
 	default:
 	}
 	close(gate.open)
@@ -223,13 +158,13 @@ admin:
 		t.Fatalf("drained upload: %d %s %v", r.code, r.body, r.err)
 	}
 	select {
-	case <-exited:
+	case <-srv.exited:
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not exit after the drain")
 	}
 	exitAt := time.Now()
-	if waitErr != nil || srv.ProcessState.ExitCode() != 0 {
-		t.Fatalf("serve exit after SIGTERM: %v (code %d)", waitErr, srv.ProcessState.ExitCode())
+	if srv.waitErr != nil || srv.cmd.ProcessState.ExitCode() != 0 {
+		t.Fatalf("serve exit after SIGTERM: %v (code %d)", srv.waitErr, srv.cmd.ProcessState.ExitCode())
 	}
 	t.Logf("SIGTERM at 64 MiB; the upload's remaining %d MiB drained, answered %s after the signal; exit 0 %s after it",
 		(drainSize-(64<<20))>>20, r.at.Sub(start).Round(time.Millisecond), exitAt.Sub(start).Round(time.Millisecond))
