@@ -6,8 +6,11 @@ import (
 	"github.com/ossproxy/ossproxy/config"
 )
 
-func ExampleParse() {
-	text := `
+// photosYAML is the configuration of the examples: one listener, an
+// access key whose secret is the environment variable APP_SECRET, read
+// access to bucket photos with it, and upstream credentials from the
+// environment.
+const photosYAML = `
 listeners:
   - address: "127.0.0.1:8080"
 auth:
@@ -26,15 +29,17 @@ buckets:
 credentials:
   source: env
 `
+
+func ExampleParse() {
 	getenv := func(k string) string { return map[string]string{"APP_SECRET": "s3cr3t"}[k] }
-	cfg, err := config.Parse("ossproxy.yaml", []byte(text), config.Options{Getenv: getenv})
+	cfg, err := config.Parse("ossproxy.yaml", []byte(photosYAML), config.Options{Getenv: getenv})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(cfg.Listeners[0].Address, cfg.Proxy.Buckets[0].Name, cfg.Auth.AccessKeys[0].Secret)
 
-	_, err = config.Parse("ossproxy.yaml", []byte(text+"  role_arn: acs:ram::1:role/r\n"), config.Options{Getenv: getenv})
+	_, err = config.Parse("ossproxy.yaml", []byte(photosYAML+"  role_arn: acs:ram::1:role/r\n"), config.Options{Getenv: getenv})
 	fmt.Println(err)
 	// Output:
 	// 127.0.0.1:8080 photos [REDACTED]

@@ -152,24 +152,8 @@ func TestAdminNotOnProxyPort(t *testing.T) {
 // ExampleConfig_ValidateAdmin checks an admin address set after loading,
 // as `ossproxy serve --admin-addr` does.
 func ExampleConfig_ValidateAdmin() {
-	cfg, err := config.Parse("ossproxy.yaml", []byte(`listeners:
-  - address: "127.0.0.1:8080"
-auth:
-  access_keys:
-    - id: app
-      secret: app-secret
-policy:
-  rules:
-    - access_key_ids: [app]
-      buckets: [photos]
-      actions: [read]
-buckets:
-  - name: photos
-    endpoint: https://oss-cn-hangzhou.aliyuncs.com
-    region: cn-hangzhou
-credentials:
-  source: env
-`), config.Options{})
+	getenv := func(string) string { return "s3cr3t" }
+	cfg, err := config.Parse("ossproxy.yaml", []byte(photosYAML), config.Options{Getenv: getenv})
 	if err != nil {
 		fmt.Println(err)
 		return
