@@ -133,6 +133,13 @@ func newFixture(t *testing.T, handler http.HandlerFunc, mutate func(*Options)) *
 	return f
 }
 
+// request is a request for target on the proxy with the test token.
+func (f *fixture) request(method, target string, body io.Reader) *http.Request {
+	req, _ := http.NewRequest(method, f.proxy.URL+target, body)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return req
+}
+
 func (f *fixture) do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := f.proxy.Client().Do(req)
@@ -146,8 +153,7 @@ func (f *fixture) do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 
 func TestHandlerRewrite(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	req, _ := http.NewRequest(http.MethodPut, f.proxy.URL+"/bkt/ok/a%20b.txt?x-oss-traffic-limit=800000&OSSAccessKeyId=AK&Signature=s&Expires=9&x-oss-signature=s4", strings.NewReader("hello"))
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req := f.request(http.MethodPut, "/bkt/ok/a%20b.txt?x-oss-traffic-limit=800000&OSSAccessKeyId=AK&Signature=s&Expires=9&x-oss-signature=s4", strings.NewReader("hello"))
 	req.Header.Set("Content-Md5", "XUFAKrxLKna5cZ2REBfFkg==")
 	req.Header.Set("Content-Type", "text/x-weird; charset=latin1")
 	req.Header.Set("X-Oss-Meta-Owner", "alice  bob")
@@ -228,8 +234,7 @@ func TestHandlerCallerCredentialsStripped(t *testing.T) {
 
 func TestHandlerVirtualHostUpstream(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	req, _ := http.NewRequest(http.MethodGet, f.proxy.URL+"/vhost/dir/k%2Bplus", nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req := f.request(http.MethodGet, "/vhost/dir/k%2Bplus", nil)
 	if resp, _ := f.do(t, req); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -253,8 +258,7 @@ func TestHandlerStreaming(t *testing.T) {
 			}
 			pw.Close()
 		}()
-		req, _ := http.NewRequest(http.MethodPut, f.proxy.URL+"/bkt/ok/chunked", pr)
-		req.Header.Set("Authorization", "Bearer "+testToken)
+		req := f.request(http.MethodPut, "/bkt/ok/chunked", pr)
 		if resp, _ := f.do(t, req); resp.StatusCode != 200 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -264,8 +268,7 @@ func TestHandlerStreaming(t *testing.T) {
 		}
 	})
 	t.Run("expect 100-continue", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodPut, f.proxy.URL+"/bkt/ok/expect", strings.NewReader("payload"))
-		req.Header.Set("Authorization", "Bearer "+testToken)
+		req := f.request(http.MethodPut, "/bkt/ok/expect", strings.NewReader("payload"))
 		req.Header.Set("Expect", "100-continue")
 		tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
 		defer tr.CloseIdleConnections()
@@ -280,8 +283,7 @@ func TestHandlerStreaming(t *testing.T) {
 		}
 	})
 	t.Run("range", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/ok/big", nil)
-		req.Header.Set("Authorization", "Bearer "+testToken)
+		req := f.request(http.MethodGet, "/bkt/ok/big", nil)
 		req.Header.Set("Range", "bytes=5-14")
 		resp, body := f.do(t, req)
 		if resp.StatusCode != 206 || string(body) != "5678901234" || resp.Header.Get("Content-Range") != "bytes 5-14/100000" {
@@ -289,8 +291,7 @@ func TestHandlerStreaming(t *testing.T) {
 		}
 	})
 	t.Run("large get keeps length", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/ok/big", nil)
-		req.Header.Set("Authorization", "Bearer "+testToken)
+		req := f.request(http.MethodGet, "/bkt/ok/big", nil)
 		resp, body := f.do(t, req)
 		if resp.ContentLength != 100000 || len(body) != 100000 {
 			t.Errorf("length %d, %d bytes", resp.ContentLength, len(body))
@@ -360,8 +361,7 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 		o.Upstream.(*http.Transport).ResponseHeaderTimeout = 200 * time.Millisecond
 	})
 	t.Run("timeout is 504", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/ok/slow", nil)
-		req.Header.Set("Authorization", "Bearer "+testToken)
+		req := f.request(http.MethodGet, "/bkt/ok/slow", nil)
 		resp, body := f.do(t, req)
 		if resp.StatusCode != 504 || !strings.Contains(string(body), "GatewayTimeout") {
 			t.Errorf("%d %s", resp.StatusCode, body)
@@ -391,8 +391,7 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 	t.Run("unreachable is 502", func(t *testing.T) {
 		g := newFixture(t, nil, func(o *Options) { o.Upstream = nil })
 		g.up.Close()
-		req, _ := http.NewRequest(http.MethodGet, g.proxy.URL+"/bkt/ok/x", nil)
-		req.Header.Set("Authorization", "Bearer "+testToken)
+		req := g.request(http.MethodGet, "/bkt/ok/x", nil)
 		resp, body := g.do(t, req)
 		if resp.StatusCode != 502 || !strings.Contains(string(body), "BadGateway") {
 			t.Errorf("%d %s", resp.StatusCode, body)
@@ -404,8 +403,7 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 				return signer.Credentials{}, errors.New("sts: throttled")
 			}}
 		})
-		req, _ := http.NewRequest(http.MethodGet, g.proxy.URL+"/bkt/ok/x", nil)
-		req.Header.Set("Authorization", "Bearer "+testToken)
+		req := g.request(http.MethodGet, "/bkt/ok/x", nil)
 		resp, body := g.do(t, req)
 		if resp.StatusCode != 503 || strings.Contains(string(body), "throttled") || g.log.count() != 0 {
 			t.Errorf("%d %s", resp.StatusCode, body)
@@ -416,8 +414,7 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 func TestHandlerDeleteMultipleForwardsSameBytes(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	body := deleteBody("ok/a", "ok/b")
-	req, _ := http.NewRequest(http.MethodPost, f.proxy.URL+"/bkt/?delete", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req := f.request(http.MethodPost, "/bkt/?delete", strings.NewReader(body))
 	if resp, _ := f.do(t, req); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -425,8 +422,7 @@ func TestHandlerDeleteMultipleForwardsSameBytes(t *testing.T) {
 	if string(got) != body || up.ContentLength != int64(len(body)) {
 		t.Errorf("upstream body %q (%d)", got, up.ContentLength)
 	}
-	req, _ = http.NewRequest(http.MethodPost, f.proxy.URL+"/bkt/?delete", strings.NewReader(deleteBody("ok/a", "no/b")))
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req = f.request(http.MethodPost, "/bkt/?delete", strings.NewReader(deleteBody("ok/a", "no/b")))
 	if resp, _ := f.do(t, req); resp.StatusCode != 403 {
 		t.Errorf("one foreign key: status %d, want 403", resp.StatusCode)
 	}
@@ -434,8 +430,7 @@ func TestHandlerDeleteMultipleForwardsSameBytes(t *testing.T) {
 
 func TestHandlerAccessLog(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	req, _ := http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/ok/logged", nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req := f.request(http.MethodGet, "/bkt/ok/logged", nil)
 	f.do(t, req)
 	line := f.logs.String()
 	for _, want := range []string{`"principal":"tester"`, `"mode":"jwt"`, `"bucket":"bkt"`, `"key":"ok/logged"`, `"status":200`, `"bytes_out":13`, `"op":"GetObject"`, `"upstream_request_id":"UPSTREAM-ID"`} {
@@ -451,8 +446,7 @@ func TestHandlerAccessLog(t *testing.T) {
 
 	// Errors name no key: a deployment may hash the "key" attribute.
 	f.logs.Reset()
-	req, _ = http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/no/private-name", nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req = f.request(http.MethodGet, "/bkt/no/private-name", nil)
 	f.do(t, req)
 	var rec struct{ Key, Error string }
 	if err := json.Unmarshal(f.logs.Bytes(), &rec); err != nil {
@@ -505,8 +499,7 @@ func TestFilterQuery(t *testing.T) {
 
 func TestHandlerHeaderLimit(t *testing.T) {
 	f := newFixture(t, nil, func(o *Options) { o.MaxHeaderBytes = 1024 })
-	req, _ := http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/ok/x", nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req := f.request(http.MethodGet, "/bkt/ok/x", nil)
 	req.Header.Set("X-Oss-Meta-Big", strings.Repeat("m", 2048))
 	resp, _ := f.do(t, req)
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || f.log.count() != 0 {
@@ -525,8 +518,7 @@ func TestHandlerAPI(t *testing.T) {
 		io.WriteString(w, c.Name+" "+r.URL.Path)
 	})
 	f := newFixture(t, nil, func(o *Options) { o.API = api })
-	req, _ := http.NewRequest(http.MethodPost, f.proxy.URL+"/_ossproxy/v1/presign", strings.NewReader("{}"))
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req := f.request(http.MethodPost, "/_ossproxy/v1/presign", strings.NewReader("{}"))
 	resp, body := f.do(t, req)
 	if resp.StatusCode != 200 || string(body) != "tester /_ossproxy/v1/presign" || len(resp.Header.Get("X-Test-Request-Id")) != 24 {
 		t.Errorf("%d %q %v", resp.StatusCode, body, resp.Header)
@@ -566,8 +558,7 @@ func TestHandlerAuthorizerContext(t *testing.T) {
 			return next.Authorize(ctx, c, a, bucket, key)
 		})
 	})
-	req, _ := http.NewRequest(http.MethodGet, f.proxy.URL+"/bkt/ok/x", nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req := f.request(http.MethodGet, "/bkt/ok/x", nil)
 	resp, _ := f.do(t, req)
 	got.Lock()
 	defer got.Unlock()
