@@ -219,7 +219,7 @@ func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Ope
 	}
 	selector := ""
 	for k := range rte.Query {
-		if valueParams[k] || authQueryParams[k] || callbackParams[k] || contains(ignore, k) {
+		if valueParams[k] || authQueryParams[k] || isCallbackParam(k) || contains(ignore, k) {
 			continue
 		}
 		if selector != "" {
@@ -274,22 +274,63 @@ func (c *Classifier) Classify(r *http.Request, rte Route, ignore []string) (*Ope
 
 // Upload callbacks: OSS POSTs to a URL the caller chose once the upload
 // completes. The query forms are those of presigned URLs; the x-oss-
-// forms as query parameters are refused the same way.
-var (
-	callbackHeaders = []string{"X-Oss-Callback", "X-Oss-Callback-Var"}
-	callbackParams  = map[string]bool{"callback": true, "callback-var": true, "x-oss-callback": true, "x-oss-callback-var": true}
-)
+// forms as query parameters are refused the same way. Names are matched
+// in any case (?Callback=, ?X-OSS-CALLBACK=): whether OSS reads a name
+// case-insensitively is not the proxy's to guess. Header names are
+// canonicalised by net/http, except those it leaves alone (with an '_'),
+// which are matched with '_' read as '-' (as nginx-style servers may).
+var callbackNames = [...]string{"callback", "callback-var", "x-oss-callback", "x-oss-callback-var"}
+
+// isCallbackParam reports whether a query parameter name asks for an
+// upload callback, in any case.
+func isCallbackParam(k string) bool {
+	for _, n := range callbackNames {
+		if strings.EqualFold(k, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// isCallbackHeader reports whether a header name is x-oss-callback or
+// x-oss-callback-var, in any case, with '_' for any '-'.
+func isCallbackHeader(name string) bool {
+	if len(name) != len("x-oss-callback") && len(name) != len("x-oss-callback-var") {
+		return false
+	}
+	for _, n := range callbackNames[2:] {
+		if len(n) != len(name) {
+			continue
+		}
+		i := 0
+		for ; i < len(n); i++ {
+			c := name[i]
+			if c == '_' {
+				c = '-'
+			} else if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != n[i] {
+				break
+			}
+		}
+		if i == len(n) {
+			return true
+		}
+	}
+	return false
+}
 
 // hasCallback reports whether r asks for an upload callback, in a header
 // (even empty) or a query parameter.
 func hasCallback(r *http.Request, rte Route) bool {
-	for _, h := range callbackHeaders {
-		if _, ok := r.Header[h]; ok {
+	for name := range r.Header {
+		if isCallbackHeader(name) {
 			return true
 		}
 	}
-	for k := range callbackParams {
-		if rte.Query.Has(k) {
+	for k := range rte.Query {
+		if isCallbackParam(k) {
 			return true
 		}
 	}

@@ -47,7 +47,8 @@ var (
 	// does not forward (unknown sub-resource). 403 "AccessDenied".
 	ErrDenied = newError(http.StatusForbidden, "AccessDenied", "access denied by ossproxy policy")
 	// ErrCallbackDenied: the request asks OSS for an upload callback
-	// (x-oss-callback, x-oss-callback-var, callback, callback-var) and its
+	// (x-oss-callback, x-oss-callback-var, callback, callback-var, in any
+	// case; header names also with '_' for '-') and its
 	// bucket does not set allow_callbacks. 403 "AccessDenied".
 	ErrCallbackDenied = newError(http.StatusForbidden, "AccessDenied", "upload callbacks are not enabled for this bucket on ossproxy")
 	// ErrUnsupported: an operation (sub-resource or method) the proxy does

@@ -117,7 +117,7 @@ type hardenEnv struct {
 func newHardenEnv(t *testing.T) *hardenEnv {
 	t.Helper()
 	oss := &hardenLogs{wake: make(chan struct{}, 1)}
-	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data"},
+	cloud := osstest.NewTestCloud(t, osstest.CloudOptions{Buckets: []string{"data", "open"},
 		Logger: slog.New(slog.NewJSONHandler(oss, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	logs := &hardenLogs{wake: make(chan struct{}, 1)}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -126,7 +126,10 @@ func newHardenEnv(t *testing.T) *hardenEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := proxy.Config{Buckets: []proxy.BucketConfig{{Name: "data", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true}}}
+	cfg := proxy.Config{Buckets: []proxy.BucketConfig{
+		{Name: "data", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true},
+		{Name: "open", Endpoint: cloud.OSSURL, Region: cloud.Region, AllowInsecureHTTP: true, AllowCallbacks: true},
+	}}
 	creds := signer.Credentials{AccessKeyID: cloud.Admin.AccessKeyID, AccessKeySecret: cloud.Admin.AccessKeySecret}
 	h, err := proxy.New(proxy.Options{
 		Config: cfg,
@@ -369,6 +372,60 @@ func TestClientDisconnectMidUpload(t *testing.T) {
 			}
 			if got, ok := e.object(t, key); ok {
 				t.Errorf("a partial object of %d bytes was stored", len(got))
+			}
+		})
+	}
+}
+
+// TestCallbackNamesAnyCase: an upload callback asked for with a query
+// parameter or header name in another case (?Callback=, ?X-OSS-CALLBACK=,
+// percent-encoded, x_oss_callback) is refused as a callback on a bucket
+// without allow_callbacks, and never reaches OSS. (Before, such names were
+// only refused by chance, as unknown sub-resources, and a header with
+// '_' was forwarded.) On a bucket that allows callbacks they are
+// forwarded like the canonical names.
+func TestCallbackNamesAnyCase(t *testing.T) {
+	e := newHardenEnv(t)
+	cb := "eyJjYWxsYmFja1VybCI6Imh0dHA6Ly8xNjkuMjU0LjE2OS4yNTQvIn0" // {"callbackUrl":"http://169.254.169.254/"}
+	tests := []struct {
+		name, method, target, header string
+	}{
+		{"?Callback", "PUT", "/k?Callback=" + cb, ""},
+		{"?CALLBACK-VAR", "PUT", "/k?CALLBACK-VAR=" + cb, ""},
+		{"?X-OSS-CALLBACK", "PUT", "/k?X-OSS-CALLBACK=" + cb, ""},
+		{"?x-Oss-Callback-Var", "PUT", "/k?x-Oss-Callback-Var=" + cb, ""},
+		{"percent-encoded ?%43allback", "PUT", "/k?%43allback=" + cb, ""},
+		{"bare ?cAllback", "PUT", "/k?cAllback", ""},
+		{"CompleteMultipartUpload ?uploadId&Callback", "POST", "/k?uploadId=u1&Callback=" + cb, ""},
+		{"header x-oss-callback", "PUT", "/k", "x-oss-callback: " + cb},
+		{"header X-OSS-CALLBACK-VAR", "PUT", "/k", "X-OSS-CALLBACK-VAR: " + cb},
+		{"header x_oss_callback", "PUT", "/k", "x_oss_callback: " + cb},
+		{"header X_Oss_Callback_Var", "PUT", "/k", "X_Oss_Callback_Var: " + cb},
+		{"empty header", "PUT", "/k", "X-Oss-Callback:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			head := "\r\n"
+			if tc.header != "" {
+				head = "\r\n" + tc.header + "\r\n"
+			}
+			raw := func(bucket string) string {
+				return tc.method + " /" + bucket + tc.target + " HTTP/1.1\r\nHost: " + e.addr + head + "Content-Length: 3\r\n\r\nabc"
+			}
+			n := len(e.cloud.Recorder.Requests(osstest.EndpointOSS))
+			resp, body := e.exchange(t, raw("data"))
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "upload callbacks are not enabled") {
+				t.Fatalf("got %d %s, want 403: upload callbacks are not enabled", resp.StatusCode, body)
+			}
+			if got := len(e.cloud.Recorder.Requests(osstest.EndpointOSS)); got != n {
+				t.Fatalf("%d upstream requests", got-n)
+			}
+			resp, body = e.exchange(t, raw("open")) // allow_callbacks: forwarded
+			if strings.Contains(body, "upload callbacks are not enabled") || strings.Contains(body, "not supported by ossproxy") {
+				t.Fatalf("opted-in bucket: %d %s", resp.StatusCode, body)
+			}
+			if got := len(e.cloud.Recorder.Requests(osstest.EndpointOSS)); got != n+1 {
+				t.Fatalf("opted-in bucket: %d upstream requests, want 1", got-n)
 			}
 		})
 	}
