@@ -32,6 +32,7 @@ type options struct {
 	conns      []int
 	gomaxprocs int
 	gogc       string
+	logFlush   string
 	micro      bool
 	microCount int
 	out        string
@@ -54,6 +55,7 @@ func main() {
 	rssMiB := flag.Int64("rss-mib", 4096, "size of each of the 4 concurrent transfers in the RSS test, MiB")
 	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS for ossproxy (0: Go's default, the number of cores)")
 	flag.StringVar(&o.gogc, "gogc", "", "GOGC for ossproxy (\"\": Go's default, 100)")
+	flag.StringVar(&o.logFlush, "log-flush", "", "ossproxy's logging.flush_interval (\"\": its default; 0s: one write per record)")
 	flag.BoolVar(&o.micro, "micro", true, "run the Go micro-benchmarks")
 	flag.IntVar(&o.microCount, "micro-count", 5, "go test -count for the micro-benchmarks")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "Markdown file to write (the generated section between its markers is replaced)")

@@ -589,4 +589,7 @@ func (l *loader) validateLogging(c *Config) {
 	default:
 		l.errorf([]any{"logging", "level"}, "logging.level %q is not debug, info, warn or error", c.Logging.Level)
 	}
+	if d := c.Logging.FlushIntervalOrDefault(); d < 0 || d > MaxLogFlushInterval {
+		l.errorf([]any{"logging", "flush_interval"}, "logging.flush_interval %v must be between 0s (no buffer) and %v", d, MaxLogFlushInterval)
+	}
 }

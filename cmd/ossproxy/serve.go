@@ -404,7 +404,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _,
 
 // serveWith is runServe with hooks, for tests and future subcommands.
 // SIGHUP reloads the configuration file (auth and policy) while it runs.
-func serveWith(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, hooks appHooks) error {
+func serveWith(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, hooks appHooks) (err error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration `file` (YAML)")
@@ -436,7 +436,11 @@ func serveWith(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, cfg.Logging)
+	// The log buffer (logging.flush_interval) is written out last, after
+	// the final records of the shutdown; a write error fails the exit.
+	logOut, closeLog := newLogOutput(stderr, cfg.Logging)
+	defer func() { err = errors.Join(err, closeLog()) }()
+	logger := newLogger(logOut, cfg.Logging)
 	home := getenv("HOME")
 	// SIGHUP only while serving; the channel is this call's own.
 	hup := make(chan os.Signal, 1)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 
@@ -109,6 +110,22 @@ func newLogger(w io.Writer, lc config.Logging) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// newLogOutput returns the writer for the process log over w, and a
+// function that writes what is still buffered and returns any write
+// error (call it after the last record). When w is an *os.File (stderr
+// as a file, pipe or terminal: one write(2) per record) and
+// logging.flush_interval is not 0, records are batched by a logBuffer;
+// any other writer (in memory, as in tests or an embedding program,
+// where batching saves no system call) is returned as is.
+func newLogOutput(w io.Writer, lc config.Logging) (io.Writer, func() error) {
+	d := lc.FlushIntervalOrDefault()
+	if _, isFile := w.(*os.File); !isFile || d <= 0 {
+		return w, func() error { return nil }
+	}
+	b := newLogBuffer(w, logBufferSize, d)
+	return b, b.Close
 }
 
 // credentialDeps is what building credential providers needs from outside.
