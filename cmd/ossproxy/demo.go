@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -109,14 +108,8 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 	addr := fs.String("addr", "127.0.0.1:8080", "proxy listen `address` (127.0.0.1:0 picks a free port)")
 	asJSON := fs.Bool("json", false, "print the endpoints and credentials as one JSON line")
 	verbose := fs.Bool("v", false, "log every request")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("demo: unexpected argument %q", fs.Arg(0))}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	level := "warn"
 	if *verbose {
