@@ -270,28 +270,10 @@ func TestCheckConfig(t *testing.T) {
 	})
 }
 
+// Example_checkConfig checks testdata/photos.yaml, whose access key
+// secret is ${APP_SECRET}: valid with the variable set, exit 1 without.
 func Example_checkConfig() {
-	dir, _ := os.MkdirTemp("", "example")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "ossproxy.yaml")
-	_ = os.WriteFile(path, []byte(`listeners:
-  - address: "127.0.0.1:8080"
-auth:
-  access_keys:
-    - id: app
-      secret: ${APP_SECRET}
-policy:
-  rules:
-    - access_key_ids: [app]
-      buckets: [photos]
-      actions: [read]
-buckets:
-  - name: photos
-    endpoint: https://oss-cn-hangzhou.aliyuncs.com
-    region: cn-hangzhou
-credentials:
-  source: ecs_ram_role
-`), 0o600)
+	const path = "testdata/photos.yaml"
 	getenv := func(k string) string { return map[string]string{"APP_SECRET": "s3cr3t"}[k] }
 	_ = run(context.Background(), []string{"check-config", "--config", path}, getenv, os.Stdout, os.Stderr)
 	err := run(context.Background(), []string{"check-config", "--config", path}, func(string) string { return "" }, io.Discard, io.Discard)
