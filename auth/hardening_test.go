@@ -167,3 +167,48 @@ func TestDiscoveryRefusesPlainHTTPKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyRejectsGlobPrefixes: a prefix with '*' is a configuration
+// error naming the rule and the prefix, saying prefixes are literal and
+// what to write instead (it used to compile and silently deny). Literal
+// prefixes, ${claim} templates and a '?' (legal in keys) still work.
+func TestPolicyRejectsGlobPrefixes(t *testing.T) {
+	tests := []struct {
+		prefix  string
+		wantErr []string // substrings; nil: compiles
+	}{
+		{"logs/*", []string{`rule 0 ("r")`, `prefix "logs/*"`, "literal", `write "logs/"`}},
+		{"logs/*.gz", []string{`prefix "logs/*.gz"`, `write "logs/"`}},
+		{"*", []string{`prefix "*"`, "omit prefixes"}},
+		{"logs/2026*", []string{`write "logs/2026" to grant every key starting with it (or "logs/" for a folder)`}},
+		{"users/${sub}/*", []string{`prefix "users/${sub}/*"`, `write "users/${sub}/"`}},
+		{"logs/", nil},
+		{"users/${sub}/", nil},
+		{"a?b/", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.prefix, func(t *testing.T) {
+			pol, err := auth.NewPolicy([]auth.Rule{{Name: "r", Subjects: []string{"alice"}, Buckets: []string{"data"},
+				Prefixes: []string{tc.prefix}, Actions: []auth.Action{auth.ActionRead}}})
+			if tc.wantErr != nil {
+				if !errors.Is(err, auth.ErrInvalidPolicy) {
+					t.Fatalf("NewPolicy: %v, want ErrInvalidPolicy", err)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not say %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewPolicy: %v", err)
+			}
+			p := &auth.Principal{Name: "alice", Mode: auth.ModeJWT, Subject: "alice", Claims: map[string]any{"sub": "alice"}}
+			key := strings.Replace(tc.prefix, "${sub}", "alice", 1) + "x.txt"
+			if err := pol.Authorize(p, auth.ActionRead, "data", key); err != nil {
+				t.Fatalf("Authorize(%q): %v", key, err)
+			}
+		})
+	}
+}

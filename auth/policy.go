@@ -41,10 +41,12 @@ type Rule struct {
 	// Buckets are bucket names, or "*" for any bucket. Required.
 	Buckets []string `yaml:"buckets"`
 	// Prefixes restrict object actions to keys starting with one of them.
-	// Empty (or a "" entry) means the whole bucket, which bucket-level
-	// actions require. A prefix may reference claims as ${claim} (see
-	// the package documentation); a reference whose claim is missing or
-	// unsafe makes that prefix match nothing.
+	// They are literal: "logs/" grants every key under logs/, and a '*'
+	// is refused (it is not a glob). Empty (or a "" entry) means the
+	// whole bucket, which bucket-level actions require. A prefix may
+	// reference claims as ${claim} (see the package documentation); a
+	// reference whose claim is missing or unsafe makes that prefix match
+	// nothing.
 	Prefixes []string `yaml:"prefixes"`
 	// Actions granted. Required.
 	Actions []Action `yaml:"actions"`
@@ -131,6 +133,9 @@ func compileRule(r Rule) (compiledRule, error) {
 		prefixes = []string{""}
 	}
 	for _, s := range prefixes {
+		if i := strings.IndexByte(s, '*'); i >= 0 {
+			return c, globPrefixError(s, s[:i])
+		}
 		t, err := compileTemplate(s)
 		if err != nil {
 			return c, err
@@ -138,6 +143,23 @@ func compileRule(r Rule) (compiledRule, error) {
 		c.prefixes = append(c.prefixes, t)
 	}
 	return c, nil
+}
+
+// globPrefixError explains a prefix with a '*': prefixes are literal, so
+// "logs/*" would grant only keys starting with "logs/*" and silently deny
+// the rest of logs/ (and vended STS policies, where RAM reads '*' as a
+// wildcard, leave such a grant out). lit is the part before the '*'.
+func globPrefixError(s, lit string) error {
+	fix := fmt.Sprintf("write %q to grant every key under it", lit)
+	switch {
+	case lit == "":
+		fix = "omit prefixes (or use \"\") to grant the whole bucket"
+	case !strings.HasSuffix(lit, "/") && strings.Contains(lit, "/"):
+		fix = fmt.Sprintf("write %q to grant every key starting with it (or %q for a folder)", lit, lit[:strings.LastIndexByte(lit, '/')+1])
+	case !strings.HasSuffix(lit, "/"):
+		fix = fmt.Sprintf("write %q to grant every key starting with it", lit)
+	}
+	return fmt.Errorf("prefix %q contains '*': prefixes are literal key prefixes, not globs (they match every key that starts with them); %s: %w", s, fix, ErrInvalidPolicy)
 }
 
 // matchPrincipal reports whether the rule's principal criteria match p.
