@@ -2,32 +2,20 @@ package osstest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ossproxy/ossproxy/internal/alioss"
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 )
-
-func newAliOSS(t *testing.T) *alioss.Client {
-	t.Helper()
-	c, err := alioss.New()
-	if errors.Is(err, alioss.ErrUnavailable) {
-		t.Skipf("npm ali-oss not installed (make node-deps installs it): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // TestAliOSSLifecycle runs npm ali-oss, a client in another language, through
 // the whole object lifecycle directly against the emulator: V1 and V4, with a
 // long-term key and with STS credentials from the fake STS.
 func TestAliOSSLifecycle(t *testing.T) {
-	node := newAliOSS(t)
+	node := e2etest.AliOSS(t)
 	c := NewTestCloud(t, CloudOptions{Buckets: []string{"bkt"}})
 	// ali-oss refuses to presign for an IP endpoint.
 	endpoint := strings.Replace(c.OSSURL, "127.0.0.1", "localhost", 1)
@@ -67,7 +55,7 @@ func TestAliOSSLifecycle(t *testing.T) {
 // TestAliOSSRejections checks that ali-oss surfaces the emulator's exact
 // OSS error codes.
 func TestAliOSSRejections(t *testing.T) {
-	node := newAliOSS(t)
+	node := e2etest.AliOSS(t)
 	c := NewTestCloud(t, CloudOptions{Buckets: []string{"bkt"}})
 	endpoint := strings.Replace(c.OSSURL, "127.0.0.1", "localhost", 1)
 	user := c.Account.NewUser("node", MustParsePolicy(`{"Version":"1","Statement":[

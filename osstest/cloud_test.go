@@ -2,7 +2,6 @@ package osstest
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -42,21 +41,6 @@ func cloudAssumeRole(t *testing.T, c *Cloud, session, policy string, seconds int
 	return resp.Credentials
 }
 
-func cloudOSSCode(err error) string {
-	var se *oss.ServiceError
-	if errors.As(err, &se) {
-		return se.Code
-	}
-	var le v1oss.ServiceError
-	if errors.As(err, &le) {
-		return le.Code
-	}
-	if err == nil {
-		return "no error"
-	}
-	return "not a service error: " + err.Error()
-}
-
 const sessionPolicy = `{"Version":"1","Statement":[
  {"Effect":"Allow","Action":["oss:PutObject","oss:GetObject"],"Resource":"acs:oss:*:*:bkt/allowed/*"},
  {"Effect":"Allow","Action":"oss:ListObjects","Resource":"acs:oss:*:*:bkt","Condition":{"StringLike":{"oss:Prefix":"allowed/*"}}}]}`
@@ -87,11 +71,11 @@ func TestCloudSTSCredentialsWithOSSSDKs(t *testing.T) {
 		t.Fatalf("v2 list: %v %+v", err, list)
 	}
 	_, err = v2.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("bkt"), Key: oss.Ptr("denied/v2.txt"), Body: strings.NewReader("x")})
-	if code := cloudOSSCode(err); code != "AccessDenied" {
+	if code := serviceCode(err); code != "AccessDenied" {
 		t.Errorf("v2 put outside the session policy: %s", code)
 	}
 	_, err = v2.ListObjectsV2(ctx, &oss.ListObjectsV2Request{Bucket: oss.Ptr("bkt")})
-	if code := cloudOSSCode(err); code != "AccessDenied" {
+	if code := serviceCode(err); code != "AccessDenied" {
 		t.Errorf("v2 list outside the session policy: %s", code)
 	}
 
@@ -120,7 +104,7 @@ func TestCloudSTSCredentialsWithOSSSDKs(t *testing.T) {
 	if err != nil || len(lr.Objects) != 2 {
 		t.Errorf("legacy list: %v %+v", err, lr.Objects)
 	}
-	if code := cloudOSSCode(bkt.PutObject("denied/legacy.txt", strings.NewReader("x"))); code != "AccessDenied" {
+	if code := serviceCode(bkt.PutObject("denied/legacy.txt", strings.NewReader("x"))); code != "AccessDenied" {
 		t.Errorf("legacy put outside the session policy: %s", code)
 	}
 
@@ -137,11 +121,11 @@ func TestCloudSTSCredentialsWithOSSSDKs(t *testing.T) {
 	// Once the account clock passes the 900 s lifetime, the token is dead.
 	c.Clock.Advance(901 * time.Second)
 	_, err = v2.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("bkt"), Key: oss.Ptr("allowed/v2.txt")})
-	if code := cloudOSSCode(err); code != "SecurityTokenExpired" {
+	if code := serviceCode(err); code != "SecurityTokenExpired" {
 		t.Errorf("v2 after expiry: %s", code)
 	}
 	_, err = bkt.GetObject("allowed/v2.txt")
-	if code := cloudOSSCode(err); code != "SecurityTokenExpired" {
+	if code := serviceCode(err); code != "SecurityTokenExpired" {
 		t.Errorf("legacy after expiry: %s", code)
 	}
 }

@@ -212,7 +212,7 @@ func TestFaultHang(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Client.Timeout") {
 		t.Errorf("hang: err = %v, want a client timeout", err)
 	}
-	if d := time.Since(start); d < 200*time.Millisecond || d > 5*time.Second {
+	if d := time.Since(start); d < 200*time.Millisecond || d > 30*time.Second { // upper bound: a hang guard
 		t.Errorf("hang bounded by the client timeout took %v", d)
 	}
 
