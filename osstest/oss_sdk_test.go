@@ -68,7 +68,11 @@ func md5ETag(b []byte) string {
 	return `"` + strings.ToUpper(hex.EncodeToString(s[:])) + `"`
 }
 
+// serviceCode is the OSS error code of an SDK-v2 or legacy SDK error.
 func serviceCode(err error) string {
+	if err == nil {
+		return "no error"
+	}
 	var se *oss.ServiceError
 	if errors.As(err, &se) {
 		return se.Code
