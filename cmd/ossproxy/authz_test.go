@@ -16,6 +16,16 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// authzCase is one call of TestServeAuthorizationMatrix: allowed, or
+// refused with status and the OSS error code.
+type authzCase struct {
+	name    string
+	call    func() error
+	allowed bool
+	status  int
+	code    string
+}
+
 // TestServeAuthorizationMatrix checks, for each authentication mode, an
 // allowed request and denials by bucket, prefix, action, list prefix, copy
 // source and delete-multiple key: every denial is a 403 OSS XML error the
@@ -48,13 +58,7 @@ func TestServeAuthorizationMatrix(t *testing.T) {
 	}
 	for _, m := range modes {
 		c, p := m.c, m.prefix
-		tests := []struct {
-			name    string
-			call    func() error
-			allowed bool
-			status  int
-			code    string
-		}{
+		tests := []authzCase{
 			{"put own prefix", func() error {
 				_, err := c.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr(p + "ok"), Body: strings.NewReader("ok")})
 				return err
@@ -110,25 +114,13 @@ func TestServeAuthorizationMatrix(t *testing.T) {
 			}, false, 403, "AccessDenied"},
 		}
 		if m.name == "anonymous" {
-			tests = append(tests, struct {
-				name    string
-				call    func() error
-				allowed bool
-				status  int
-				code    string
-			}{"action not granted (delete)", func() error {
+			tests = append(tests, authzCase{"action not granted (delete)", func() error {
 				_, err := c.DeleteObject(ctx, &oss.DeleteObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr(p + "ok")})
 				return err
 			}, false, 403, "AccessDenied"})
 		}
 		if m.name == "jwt" {
-			tests = append(tests, struct {
-				name    string
-				call    func() error
-				allowed bool
-				status  int
-				code    string
-			}{"action not granted (write read-only prefix)", func() error {
+			tests = append(tests, authzCase{"action not granted (write read-only prefix)", func() error {
 				_, err := c.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("shared/w"), Body: strings.NewReader("w")})
 				return err
 			}, false, 403, "AccessDenied"})

@@ -50,18 +50,7 @@ buckets:
     endpoint: %s
     region: %s
     allow_insecure_http: true
-credentials:
-  source: assume_role
-  role_arn: %s
-  duration: 1h
-  base:
-    source: static
-    access_key_id: ${ADMIN_ID}
-    access_key_secret: ${ADMIN_SECRET}
-  sts:
-    endpoint: %s
-    ca_file: ca.pem
-`, cloud.OSSURL, cloud.Region, cloud.Role.ARN, cloud.STSEndpoint)
+`, cloud.OSSURL, cloud.Region) + assumeRole(cloud.Role.ARN, cloud.STSEndpoint, "  duration: 1h\n")
 	path := filepath.Join(dir, "ossproxy.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)

@@ -153,15 +153,8 @@ func TestServeSTSUnavailableAtStart(t *testing.T) {
 	s := startServe(t, serveOpts{cloud: cloud, credentials: retryingAssumeRole(cloud)})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	get := func() (int, string) {
-		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.url+"/data/?list-type=2", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		code, body := do(t, "GET", s.url+"/data/?list-type=2", tok, nil)
+		return code, string(body)
 	}
 	s.waitLog(t, "refreshing credentials failed", 0)
 	if code, body := get(); code != 503 || !strings.Contains(body, "<Code>ServiceUnavailable</Code>") {

@@ -155,22 +155,15 @@ func TestAttackJWT(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := s.upstreamRequests()
-			req, _ := http.NewRequestWithContext(t.Context(), "GET", s.url+"/data/private/x", nil)
-			req.Header.Set("Authorization", "Bearer "+tc.token)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			code, body := do(t, "GET", s.url+"/data/private/x", tc.token, nil)
 			if tc.code == "" {
 				// A JWS whose header also names enc is still a JWS: alice is
 				// authenticated (so the signature held) and then denied.
-				if resp.StatusCode != 403 || errorCode(string(body)) != "AccessDenied" {
-					t.Fatalf("got %d %s, want 403 AccessDenied", resp.StatusCode, body)
+				if code != 403 || errorCode(string(body)) != "AccessDenied" {
+					t.Fatalf("got %d %s, want 403 AccessDenied", code, body)
 				}
-			} else if resp.StatusCode != 401 || errorCode(string(body)) != tc.code {
-				t.Fatalf("got %d %s, want 401 %s", resp.StatusCode, body, tc.code)
+			} else if code != 401 || errorCode(string(body)) != tc.code {
+				t.Fatalf("got %d %s, want 401 %s", code, body, tc.code)
 			}
 			if n := s.upstreamRequests() - before; n != 0 {
 				t.Fatalf("%d upstream requests", n)
