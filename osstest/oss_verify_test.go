@@ -200,15 +200,7 @@ func TestIndependentVerifierSDKVectors(t *testing.T) {
 			raw := strings.ReplaceAll(tt.query.Encode(), "+", "%20")
 			r := httptest.NewRequest(http.MethodPut, "http://bucket.oss-cn-hangzhou.aliyuncs.com/bucket/1234+-/123/1.txt?"+raw, nil)
 			r.Header = hdr.Clone()
-			for k, v := range tt.hdr {
-				r.Header.Set(k, v)
-			}
-			q := r.URL.Query()
-			a, e := parseAuth(r, q)
-			if e != nil || a == nil {
-				t.Fatalf("parseAuth: %v", e)
-			}
-			in := &verifyInput{req: r, query: q, bucket: "bucket", key: "1234+-/123/1.txt", hasKey: true, auth: a, secret: "sk", region: "cn-hangzhou"}
+			in := signedInput(t, r, tt.hdr, "bucket", "1234+-/123/1.txt")
 			if ok, sts := verifyIndependent(in); !ok {
 				t.Errorf("SDK vector rejected; string to sign:\n%s", sts)
 			}
@@ -249,16 +241,7 @@ func TestVerifiersSDKVectorsV1(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(tt.method, tt.url, nil)
-			for k, v := range tt.hdr {
-				r.Header.Set(k, v)
-			}
-			q := r.URL.Query()
-			a, e := parseAuth(r, q)
-			if e != nil || a == nil {
-				t.Fatalf("parseAuth: %v", e)
-			}
-			in := &verifyInput{req: r, query: q, bucket: tt.bucket, key: tt.key, hasKey: true, auth: a, secret: "sk", region: "cn-hangzhou"}
+			in := signedInput(t, httptest.NewRequest(tt.method, tt.url, nil), tt.hdr, tt.bucket, tt.key)
 			if ok, sts := verifyIndependent(in); !ok {
 				t.Errorf("independent verifier rejects; string to sign:\n%s", sts)
 			}
@@ -274,4 +257,19 @@ func TestVerifiersSDKVectorsV1(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signedInput sets hdr on r, parses r's signature and returns the
+// verifier input for bucket/key with the secret "sk" in cn-hangzhou.
+func signedInput(t *testing.T, r *http.Request, hdr map[string]string, bucket, key string) *verifyInput {
+	t.Helper()
+	for k, v := range hdr {
+		r.Header.Set(k, v)
+	}
+	q := r.URL.Query()
+	a, e := parseAuth(r, q)
+	if e != nil || a == nil {
+		t.Fatalf("parseAuth: %v", e)
+	}
+	return &verifyInput{req: r, query: q, bucket: bucket, key: key, hasKey: true, auth: a, secret: "sk", region: "cn-hangzhou"}
 }
