@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ossproxy/ossproxy/admin"
@@ -36,6 +38,13 @@ type authState struct {
 // refreshes last until the state is replaced or the app closed.
 func (a *app) buildAuthState(cfg *config.Config) (*authState, error) {
 	ctx, stop := context.WithCancel(a.authCtx)
+	return a.newAuthState(ctx, stop, cfg)
+}
+
+// newAuthState is buildAuthState under ctx, which bounds the discovery and
+// JWKS fetches of the build and then the state's background refreshes;
+// stop cancels ctx.
+func (a *app) newAuthState(ctx context.Context, stop context.CancelFunc, cfg *config.Config) (*authState, error) {
 	ac := cfg.AuthConfig()
 	ac.Logger = a.logger.With("component", "auth")
 	ac.Now = a.now
@@ -72,6 +81,12 @@ func (a *app) buildAuthState(cfg *config.Config) (*authState, error) {
 // returns an error wrapping errReloadRefused: the running state stays.
 // Changes to other sections are logged as needing a restart. serve never
 // runs two reloads at once.
+//
+// A shutdown cancels a reload in flight: once serve starts draining
+// (a.admin.SetDraining, its first step), the build's discovery and JWKS
+// fetches are canceled and the reload is refused, so an identity
+// provider that hangs no longer holds the drain for its 10 s client
+// timeout, and no half-built state is put in force during the drain.
 func (a *app) reload(load func() (*config.Config, error)) error {
 	now := a.now
 	if now == nil {
@@ -81,7 +96,7 @@ func (a *app) reload(load func() (*config.Config, error)) error {
 	cfg, err := load()
 	if err == nil {
 		var st *authState
-		if st, err = a.buildAuthState(cfg); err == nil {
+		if st, err = a.buildForReload(cfg); err == nil {
 			old := a.state.Swap(st)
 			old.stop()
 			restart := restartSections(a.cfg, cfg)
@@ -95,6 +110,53 @@ func (a *app) reload(load func() (*config.Config, error)) error {
 	}
 	a.logger.Error("configuration reload refused; the running configuration stays in force", "config", a.cfg.File, "error", err.Error())
 	return fmt.Errorf("reloading %s: %w: %w", a.cfg.File, errReloadRefused, err)
+}
+
+// errShutdown is why a reload that shutdown canceled was refused.
+var errShutdown = errors.New("shutdown began")
+
+// drainPoll is how often a reload in flight checks whether serve has
+// begun draining (the admin handler's flag has no channel to wait on).
+const drainPoll = 10 * time.Millisecond
+
+// buildForReload builds the state of cfg, canceling the build if serve
+// begins draining meanwhile; a build that shutdown touched is discarded
+// with an error wrapping errShutdown (its fetches were cut short and its
+// refreshes canceled).
+func (a *app) buildForReload(cfg *config.Config) (*authState, error) {
+	ctx, stop := context.WithCancel(a.authCtx)
+	var drained atomic.Bool
+	done := make(chan struct{})
+	var watch sync.WaitGroup
+	if a.admin != nil {
+		watch.Go(func() {
+			t := time.NewTicker(drainPoll)
+			defer t.Stop()
+			for {
+				if a.admin.Draining() {
+					drained.Store(true)
+					stop()
+					return
+				}
+				select {
+				case <-done:
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	st, err := a.newAuthState(ctx, stop, cfg)
+	close(done)
+	watch.Wait()
+	if drained.Load() {
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errShutdown, err)
+		}
+		st.stop()
+		return nil, fmt.Errorf("building authenticator: %w", errShutdown)
+	}
+	return st, err
 }
 
 // restartSections names the sections of next that differ from running's
