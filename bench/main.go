@@ -33,6 +33,7 @@ type options struct {
 	gomaxprocs int
 	gogc       string
 	logFlush   string
+	logLevel   string
 	micro      bool
 	microCount int
 	out        string
@@ -56,6 +57,7 @@ func main() {
 	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS for ossproxy (0: Go's default, the number of cores)")
 	flag.StringVar(&o.gogc, "gogc", "", "GOGC for ossproxy (\"\": Go's default, 100)")
 	flag.StringVar(&o.logFlush, "log-flush", "", "ossproxy's logging.flush_interval (\"\": its default; 0s: one write per record)")
+	flag.StringVar(&o.logLevel, "log-level", "info", "ossproxy's logging.level (warn: no access log)")
 	flag.BoolVar(&o.micro, "micro", true, "run the Go micro-benchmarks")
 	flag.IntVar(&o.microCount, "micro-count", 5, "go test -count for the micro-benchmarks")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "Markdown file to write (the generated section between its markers is replaced)")

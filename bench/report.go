@@ -204,9 +204,9 @@ func writeReport(o options, r *results) error {
 	if logFlush == "" {
 		logFlush = "default (1s)"
 	}
-	w("%s, %d cores (%s), load average %s at the start, %s at the end; %s, %s, %s; tree at %s, ossproxy binary %s, GOMAXPROCS %s, GOGC %s, logging.flush_interval %s.\n",
+	w("%s, %d cores (%s), load average %s at the start, %s at the end; %s, %s, %s; tree at %s, ossproxy binary %s, GOMAXPROCS %s, GOGC %s, logging.level %s, logging.flush_interval %s.\n",
 		r.started.UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), v["cpu"], r.loadStart, v["load"], v["go"], v["nginx"], v["wrk"],
-		v["commit"], o.ossproxy, gomaxprocs(o), gogc, logFlush)
+		v["commit"], o.ossproxy, gomaxprocs(o), gogc, o.logLevel, logFlush)
 	w("%d interleaved rounds (the configurations rotate their order each round), wrk runs of %s, %d MiB transfers, RSS test 4 × %d MiB; the run took %s.\n",
 		o.rounds, o.duration, o.bigSize>>20, o.rssSize>>20, r.finished.Sub(r.started).Round(time.Second))
 	w("Each ratio is the median of the per-round ratios (both sides measured minutes apart at most); absolute figures are medians and depend on the machine's load.\n\n")
