@@ -460,35 +460,57 @@ func (c *Classifier) classifyObject(r *http.Request, rte Route, selector string)
 // image_ parameter (URL-safe base64 of "key[?x-oss-process=…]", same
 // bucket) into the result, so each is a read to authorize. A parameter
 // that does not decode to a valid key is refused.
+//
+// A value may pipe stages ("image/resize,w_100|image/watermark,image_…"):
+// it is split on '|' first, as OSS does, so a watermark in any stage is
+// found and its image_ value ends at the pipe. A "sys/" stage (sys/saveas
+// writes the result to another object, even another bucket) is refused:
+// it has no place on a read, and POST x-oss-process is denied already.
 func watermarkKeys(process string) ([]string, error) {
 	var keys []string
-	for action := range strings.SplitSeq(process, "/") {
-		params := strings.Split(action, ",")
-		if !strings.EqualFold(params[0], "watermark") {
-			continue
+	for stage := range strings.SplitSeq(process, "|") {
+		kind, _, _ := strings.Cut(stage, "/")
+		if strings.EqualFold(strings.TrimSpace(kind), "sys") {
+			return nil, fmt.Errorf("%w: x-oss-process sys/ stage", ErrInvalidArgument)
 		}
-		for _, p := range params[1:] {
-			if len(p) < 6 || !strings.EqualFold(p[:6], "image_") {
+		for action := range strings.SplitSeq(stage, "/") {
+			params := strings.Split(action, ",")
+			if !strings.EqualFold(params[0], "watermark") {
 				continue
 			}
-			v := strings.TrimRight(p[6:], "=")
-			b, err := base64.RawURLEncoding.DecodeString(v)
-			if err != nil {
-				if b, err = base64.RawStdEncoding.DecodeString(v); err != nil {
-					return nil, fmt.Errorf("%w: watermark image parameter", ErrInvalidArgument)
+			for _, p := range params[1:] {
+				if len(p) < 6 || !strings.EqualFold(p[:6], "image_") {
+					continue
 				}
+				key, err := watermarkKey(p[6:])
+				if err != nil {
+					return nil, err
+				}
+				keys = append(keys, key)
 			}
-			key, _, _ := strings.Cut(string(b), "?")
-			if key == "" {
-				return nil, fmt.Errorf("%w: watermark image parameter", ErrInvalidArgument)
-			}
-			if err := validateKey(key); err != nil {
-				return nil, err
-			}
-			keys = append(keys, key)
 		}
 	}
 	return keys, nil
+}
+
+// watermarkKey decodes the value of a watermark's image_ parameter to
+// the key it names.
+func watermarkKey(v string) (string, error) {
+	v = strings.TrimRight(v, "=")
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		if b, err = base64.RawStdEncoding.DecodeString(v); err != nil {
+			return "", fmt.Errorf("%w: watermark image parameter", ErrInvalidArgument)
+		}
+	}
+	key, _, _ := strings.Cut(string(b), "?")
+	if key == "" {
+		return "", fmt.Errorf("%w: watermark image parameter", ErrInvalidArgument)
+	}
+	if err := validateKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 // copySource parses x-oss-copy-source ("/bucket/urlencoded-key" with an

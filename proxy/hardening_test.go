@@ -3,13 +3,16 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -105,7 +108,7 @@ func (l *hardenLogs) waitRequest(t *testing.T, n int) map[string]any {
 
 // hardenEnv is a real proxy listener, wrapped in metrics.Middleware as
 // cmd/ossproxy wires it, in front of the osstest emulator. Every caller
-// is allowed everything: these tests are about bodies, not policy.
+// is allowed everything except keys under private/.
 type hardenEnv struct {
 	cloud *osstest.Cloud
 	addr  string
@@ -136,7 +139,12 @@ func newHardenEnv(t *testing.T) *hardenEnv {
 		Authenticator: m.Authenticator(proxy.AuthenticatorFunc(func(context.Context, *http.Request, string, string) (*proxy.Caller, error) {
 			return &proxy.Caller{Name: "tester", Mode: "jwt"}, nil
 		})),
-		Authorizer:  proxy.AuthorizerFunc(func(context.Context, *proxy.Caller, proxy.Action, string, string) error { return nil }),
+		Authorizer: proxy.AuthorizerFunc(func(_ context.Context, _ *proxy.Caller, _ proxy.Action, _, key string) error {
+			if strings.HasPrefix(key, "private/") {
+				return errors.New("private/ is off limits")
+			}
+			return nil
+		}),
 		Credentials: proxy.CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
 		Signer:      proxy.NewOSSSigner(cfg),
 		Logger:      logger,
@@ -426,6 +434,52 @@ func TestCallbackNamesAnyCase(t *testing.T) {
 			}
 			if got := len(e.cloud.Recorder.Requests(osstest.EndpointOSS)); got != n+1 {
 				t.Fatalf("opted-in bucket: %d upstream requests, want 1", got-n)
+			}
+		})
+	}
+}
+
+// TestWatermarkPipes: an x-oss-process value that pipes stages
+// ("…|image/watermark,image_…") has every watermark image authorized as a
+// read, whatever stage it is in, so a denied key never reaches OSS; a
+// watermark before a pipe is parsed, not refused as undecodable; a sys/
+// stage (saveas writes elsewhere) is refused on a read. Allowed values
+// are forwarded.
+func TestWatermarkPipes(t *testing.T) {
+	e := newHardenEnv(t)
+	if err := e.cloud.OSS.PutObject(t.Context(), "data", "pub/a.png", strings.NewReader("png")); err != nil {
+		t.Fatal(err)
+	}
+	img := func(key string) string { return "image_" + base64.RawURLEncoding.EncodeToString([]byte(key)) }
+	tests := []struct {
+		name, process string
+		status        int // 0: forwarded
+		code          string
+	}{
+		{"denied watermark after a pipe", "image/resize,w_100|image/watermark," + img("private/x.png"), 403, "AccessDenied"},
+		{"denied watermark before a pipe", "image/watermark," + img("private/x.png") + "|image/resize,w_10", 403, "AccessDenied"},
+		{"allowed, then denied watermark", "image/watermark," + img("pub/logo.png") + "|image/watermark,g_se," + img("private/x.png"), 403, "AccessDenied"},
+		{"watermark stage without a type", "image/resize,w_1|watermark," + img("private/x.png"), 403, "AccessDenied"},
+		{"upper-case action after a pipe", "image/resize,w_1|IMAGE/WATERMARK,IMAGE_" + base64.RawURLEncoding.EncodeToString([]byte("private/x.png")), 403, "AccessDenied"},
+		{"sys/saveas after a pipe", "image/resize,w_100|sys/saveas,o_" + base64.RawURLEncoding.EncodeToString([]byte("pub/out.png")) + ",b_ZGF0YQ", 400, "InvalidArgument"},
+		{"SYS stage", "image/resize,w_100|SYS/saveas,o_eA", 400, "InvalidArgument"},
+		{"allowed watermark before a pipe", "image/watermark," + img("pub/logo.png") + "|image/resize,w_10", 0, ""},
+		{"pipe, no watermark", "image/resize,w_100|image/rotate,90", 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := len(e.cloud.Recorder.Requests(osstest.EndpointOSS))
+			raw := "GET /data/pub/a.png?x-oss-process=" + url.QueryEscape(tc.process) + " HTTP/1.1\r\nHost: " + e.addr + "\r\n\r\n"
+			resp, body := e.exchange(t, raw)
+			sent := len(e.cloud.Recorder.Requests(osstest.EndpointOSS)) - n
+			if tc.status == 0 {
+				if sent != 1 {
+					t.Fatalf("%d upstream requests (answer %d %s), want it forwarded", sent, resp.StatusCode, body)
+				}
+				return
+			}
+			if resp.StatusCode != tc.status || !strings.Contains(body, "<Code>"+tc.code+"</Code>") || sent != 0 {
+				t.Fatalf("got %d %s with %d upstream requests, want %d %s and none", resp.StatusCode, body, sent, tc.status, tc.code)
 			}
 		})
 	}
