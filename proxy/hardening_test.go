@@ -179,6 +179,25 @@ func (e *hardenEnv) requests(t *testing.T) map[string]float64 {
 	return out
 }
 
+// counted waits (30 s hang guard) until ossproxy_requests_total has
+// grown past before, and returns it: metrics.Middleware counts a request
+// after the handler returns, which can be after the client has its
+// answer and the access log its record.
+func (e *hardenEnv) counted(t *testing.T, before map[string]float64) map[string]float64 {
+	t.Helper()
+	sum := func(m map[string]float64) (n float64) {
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if after := e.requests(t); sum(after) > sum(before) || time.Now().After(deadline) {
+			return after
+		}
+	}
+}
+
 func labelValue(m *dto.Metric, name string) string {
 	for _, l := range m.GetLabel() {
 		if l.GetName() == name {
@@ -290,8 +309,7 @@ func TestClientBodyErrors(t *testing.T) {
 			if rec["status"] != float64(400) || rec["level"] != "INFO" || !strings.Contains(fmt.Sprint(rec["error"]), "malformed or ended") {
 				t.Errorf("access log: %v", rec)
 			}
-			after := e.requests(t)
-			if after["4xx"] != before["4xx"]+1 || after["5xx"] != before["5xx"] {
+			if after := e.counted(t, before); after["4xx"] != before["4xx"]+1 || after["5xx"] != before["5xx"] {
 				t.Errorf("requests_total by class: %v, then %v", before, after)
 			}
 			if tc.reachesOSS { // wait: the emulator may get it after the client got its answer
@@ -371,8 +389,7 @@ func TestClientDisconnectMidUpload(t *testing.T) {
 			if rec["status"] != float64(proxy.StatusClientClosedRequest) || rec["level"] != "DEBUG" || !strings.Contains(fmt.Sprint(rec["error"]), "client closed") {
 				t.Errorf("access log: %v", rec)
 			}
-			after := e.requests(t)
-			if after["4xx"] != before["4xx"]+1 || after["5xx"] != before["5xx"] {
+			if after := e.counted(t, before); after["4xx"] != before["4xx"]+1 || after["5xx"] != before["5xx"] {
 				t.Errorf("requests_total by class: %v, then %v", before, after)
 			}
 			if res := e.settled(t, "/data/"+key); len(res) != 1 || res[0] == "OK" {
