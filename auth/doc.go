@@ -36,7 +36,10 @@
 //     the pinned algorithm, the signature, iss, aud, exp (required), nbf and
 //     iat (with a leeway). Keys come from a JWKS URL or OIDC discovery
 //     (via keyfunc, refreshed in the background and, rate-limited, on an
-//     unknown kid), from static PEM/JWK keys, or from an HMAC secret.
+//     unknown kid), from static PEM/JWK keys, or from an HMAC secret. An
+//     https issuer's keys are only fetched over TLS: a discovered http
+//     jwks_uri is a start-up error and https-to-http redirects are not
+//     followed.
 //     Verified tokens are cached by SHA-256 in a bounded expirable LRU; a
 //     cached entry is never used after the token's exp or Config.CacheTTL,
 //     both checked with the injected clock.
@@ -75,7 +78,9 @@
 // (by sub, issuer, group, role, access key id, or the anonymous principal)
 // and grants [Action]s on buckets and key prefixes. Anything no rule allows
 // is denied. A list is authorized with its prefix parameter as the key, so
-// it must stay inside an allowed prefix.
+// it must stay inside an allowed prefix. Prefixes are literal: "logs/"
+// covers every key under logs/, and a '*' in a prefix is refused by
+// [NewPolicy] rather than silently matching nothing.
 //
 // Prefixes may contain ${claim} references, e.g. "users/${sub}/": ${sub},
 // ${iss}, ${name} and ${access_key_id} read the principal, any other name a
