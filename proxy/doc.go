@@ -51,6 +51,11 @@
 // is read, parsed and forwarded byte for byte. Upstream responses, OSS
 // errors included, pass back untouched. Errors the proxy answers itself
 // are OSS XML ([Error]) with the proxy's request id in x-oss-request-id.
+// A failure of the client's own is never reported as an upstream one: a
+// request body that cannot be read (malformed chunked encoding, shorter
+// than its Content-Length) is 400 IncompleteBody, a stalled one 400
+// RequestTimeout, and a client that went away is recorded as 499
+// ([StatusClientClosedRequest]) and logged at debug level.
 //
 // Paths under [ReservedPrefix] ("/_ossproxy/") belong to the proxy's own
 // API ([Options].API, e.g. the vend service), served after authentication
