@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -92,20 +93,20 @@ type server struct {
 	cfg    string            // path of the YAML file
 	cancel context.CancelFunc
 	done   chan error
-	exited bool // done has been received from
+	exited atomic.Bool // done has been received from
 }
 
-// stop cancels serve's context, as SIGTERM does, and returns its result.
-func (s *server) stop(t testing.TB) error {
-	t.Helper()
+// stop cancels serve's context, as SIGTERM does, and returns serve's
+// result, or an error if it did not return within pollLimit. It may be
+// called from any goroutine.
+func (s *server) stop() error {
 	s.cancel()
 	select {
 	case err := <-s.done:
-		s.exited = true
+		s.exited.Store(true)
 		return err
 	case <-time.After(pollLimit):
-		t.Fatal("serve did not stop")
-		return nil
+		return fmt.Errorf("serve did not return within %v of its context's end", pollLimit)
 	}
 }
 
@@ -312,7 +313,7 @@ buckets:
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if s.exited {
+		if s.exited.Load() {
 			return
 		}
 		select {
@@ -337,7 +338,7 @@ buckets:
 		select {
 		case <-s.logs.wake:
 		case err := <-s.done:
-			s.exited = true
+			s.exited.Store(true)
 			t.Fatalf("serve exited: %v\n%s", err, s.logs)
 		case <-deadline:
 			t.Fatalf("serve not listening:\n%s", s.logs)

@@ -1,36 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// lockedBuffer is a stderr for serveWith that tests read after it returns.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestServeShutdownCancelsReloadInFlight: a reload waiting on an identity
 // provider that hangs is canceled when shutdown begins, so SIGTERM drains
@@ -58,64 +35,17 @@ func TestServeShutdownCancelsReloadInFlight(t *testing.T) {
 	t.Cleanup(idp.Close)
 	t.Cleanup(func() { close(release) }) // runs first: lets idp.Close finish
 
-	dir := t.TempDir()
-	path := filepath.Join(dir, "ossproxy.yaml")
-	text := `
-listeners:
-  - name: main
-    address: "127.0.0.1:0"
-auth:
-  issuers:
-    - issuer: https://issuer.test
-      audiences: [ossproxy]
-      algorithms: [HS256]
-      hmac_secret: reload-shutdown-test-secret-0123456789
-policy:
-  rules:
-    - name: root
-      subjects: [root]
-      buckets: ["*"]
-      actions: ["*"]
-buckets:
-  - name: data
-    endpoint: https://oss-cn-hangzhou.aliyuncs.com
-    region: cn-hangzhou
-credentials:
-  source: static
-  access_key_id: LTAI5tReloadShutdownTest
-  access_key_secret: reload-shutdown-test-secret
-logging:
-  format: json
-  level: debug
-admin:
-  address: "127.0.0.1:0"
-`
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	reload := make(chan struct{})
-	ready := make(chan struct{})
-	var stderr lockedBuffer
-	served := make(chan error, 1)
-	go func() {
-		served <- serveWith(ctx, []string{"--config", path}, func(string) string { return "" }, &stderr,
-			appHooks{Reload: reload, Ready: func([]net.Addr) { close(ready) }})
-	}()
-	hang := time.After(30 * time.Second) // hang guard for every wait below
-	select {
-	case <-ready:
-	case err := <-served:
-		t.Fatalf("serve returned %v:\n%s", err, stderr.String())
-	case <-hang:
-		t.Fatal("serve never became ready")
-	}
-
-	edited := strings.Replace(text, "  issuers:\n", "  issuers:\n    - issuer: "+idp.URL+"\n      audiences: [ossproxy]\n      algorithms: [RS256]\n      discovery: true\n      allow_insecure_http: true\n", 1)
-	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+	s := startServe(t, serveOpts{hooks: &appHooks{Reload: reload}})
+	text, err := os.ReadFile(s.cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
+	edited := strings.Replace(string(text), "  token_query_param:", "    - issuer: "+idp.URL+"\n      audiences: [ossproxy]\n      algorithms: [RS256]\n      discovery: true\n      allow_insecure_http: true\n  token_query_param:", 1)
+	if err := os.WriteFile(s.cfg, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hang := time.After(pollLimit) // hang guard for every wait below
 	select {
 	case reload <- struct{}{}:
 	case <-hang:
@@ -124,24 +54,20 @@ admin:
 	select {
 	case <-arrived: // the reload now waits on the provider
 	case <-hang:
-		t.Fatalf("the reload never asked the identity provider:\n%s", stderr.String())
+		t.Fatalf("the reload never asked the identity provider:\n%s", s.logs)
 	}
 
-	cancel() // SIGTERM
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("serve returned %v", err)
-		}
-	case <-hang:
-		t.Fatal("serve did not return while the identity provider hangs: the drain waits for the reload")
+	// SIGTERM. stop gives up after pollLimit, far less than a hanging
+	// provider holds the reload (until cleanup).
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve while the identity provider hangs (the drain must not wait for the reload): %v", err)
 	}
 	select {
 	case <-clientLeft:
 	case <-hang:
 		t.Fatal("the provider never saw the reload's request canceled")
 	}
-	logs := stderr.String()
+	logs := s.logs.String()
 	var refused string
 	for line := range strings.SplitSeq(logs, "\n") {
 		if strings.Contains(line, "configuration reload refused") {

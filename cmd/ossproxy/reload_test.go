@@ -85,7 +85,7 @@ func TestServeShutdownSkipsQueuedReloads(t *testing.T) {
 		t.Fatalf("the reload never asked the identity provider:\n%s", s.logs)
 	}
 	stopped := make(chan error, 1)
-	go func() { stopped <- s.stop(t) }()
+	go func() { stopped <- s.stop() }()
 	s.waitLog(t, "shutting down", 0)
 	close(release)
 	if err := <-stopped; err != nil {

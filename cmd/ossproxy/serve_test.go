@@ -128,7 +128,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	s.upstreamKeyOf(t, "PUT", "/data/alice/draining.bin") // the request is in flight upstream
 	stopped := make(chan error, 1)
-	go func() { stopped <- s.stop(t) }()
+	go func() { stopped <- s.stop() }()
 	s.waitLog(t, "shutting down", 0)
 	// The listener closes right after that log line: new connections fail.
 	if !waitFor(func() bool {
@@ -426,7 +426,7 @@ func TestServeShutdownGraceExpires(t *testing.T) {
 	}
 	s.upstreamKeyOf(t, "PUT", "/data/alice/stuck.bin")
 	start := time.Now()
-	if err := s.stop(t); err != nil {
+	if err := s.stop(); err != nil {
 		t.Fatalf("serve returned %v", err)
 	}
 	if d := time.Since(start); d < 300*time.Millisecond || d > 10*time.Second {
