@@ -173,7 +173,7 @@ func (e *hardenEnv) requests(t *testing.T) map[string]float64 {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			out[labelValue(m, "status_class")] += m.GetCounter().GetValue()
+			out[hardenLabel(m, "status_class")] += m.GetCounter().GetValue()
 		}
 	}
 	return out
@@ -198,7 +198,7 @@ func (e *hardenEnv) counted(t *testing.T, before map[string]float64) map[string]
 	}
 }
 
-func labelValue(m *dto.Metric, name string) string {
+func hardenLabel(m *dto.Metric, name string) string {
 	for _, l := range m.GetLabel() {
 		if l.GetName() == name {
 			return l.GetValue()
@@ -266,8 +266,8 @@ func (e *hardenEnv) exchange(t *testing.T, raw string) (*http.Response, string) 
 	return resp, string(b)
 }
 
-// chunk frames p as one chunk.
-func chunk(p string) string { return fmt.Sprintf("%x\r\n%s\r\n", len(p), p) }
+// hardenChunk frames p as one chunk.
+func hardenChunk(p string) string { return fmt.Sprintf("%x\r\n%s\r\n", len(p), p) }
 
 // TestClientBodyErrors: a request body the client frames badly is the
 // client's error, 400 IncompleteBody (OSS's code for a body that ended
@@ -281,7 +281,7 @@ func TestClientBodyErrors(t *testing.T) {
 	mib := strings.Repeat("x", 64<<10)
 	var valid strings.Builder // 1 MiB of good chunks: OSS has the request when the bad one comes
 	for range 16 {
-		valid.WriteString(chunk(mib))
+		valid.WriteString(hardenChunk(mib))
 	}
 	tests := []struct {
 		name, key, body string
@@ -373,7 +373,7 @@ func TestClientDisconnectMidUpload(t *testing.T) {
 			_ = c.SetDeadline(time.Now().Add(30 * time.Second)) // hang guard
 			part := strings.Repeat("y", 1<<20)
 			if framing[0] == 'T' {
-				part = chunk(part)
+				part = hardenChunk(part)
 			}
 			if _, err := io.WriteString(c, "PUT /data/"+key+" HTTP/1.1\r\nHost: "+e.addr+"\r\n"+framing+"\r\n\r\n"+part); err != nil {
 				t.Fatal(err)

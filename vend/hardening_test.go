@@ -29,7 +29,7 @@ func TestPresignCallbackHeaderAnyCase(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			body := `{"bucket":"bkt","key":"users/alice/x","method":"PUT","headers":{"` + jsonEscape(tc.name) + `":"eyJjYWxsYmFja1VybCI6Imh0dHA6Ly9ldmlsIn0="}}`
+			body := `{"bucket":"bkt","key":"users/alice/x","method":"PUT","headers":{"` + hardJSONEscape(tc.name) + `":"eyJjYWxsYmFja1VybCI6Imh0dHA6Ly9ldmlsIn0="}}`
 			_, err := vend.DecodePresignRequest([]byte(body))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("DecodePresignRequest: %v, want %v", err, tc.want)
@@ -38,7 +38,7 @@ func TestPresignCallbackHeaderAnyCase(t *testing.T) {
 	}
 }
 
-func jsonEscape(s string) string {
+func hardJSONEscape(s string) string {
 	out := make([]byte, 0, len(s))
 	for _, c := range []byte(s) {
 		if c < 0x20 {
