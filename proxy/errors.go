@@ -139,7 +139,10 @@ func classifyError(err error) (status int, code, msg string) {
 	var e *Error
 	switch {
 	case errors.Is(err, context.Canceled):
-		e = ErrClientClosed
+		// A client that went away is recorded, not answered (see
+		// Handler.answerError); one still waiting saw a cancellation of
+		// the proxy's own (a credential source closing, say): 502.
+		e = ErrUpstream
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		e = ErrUpstreamTimeout
 	default:

@@ -501,3 +501,42 @@ func TestWatermarkPipes(t *testing.T) {
 		})
 	}
 }
+
+type hardenRoundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f hardenRoundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestCanceledUpstreamClientWaiting: a cancellation of the proxy's own
+// while the client still waits (here the upstream transport returns
+// context.Canceled) is answered 502 BadGateway in OSS XML; 499 is only
+// recorded for a client that went away.
+func TestCanceledUpstreamClientWaiting(t *testing.T) {
+	cfg := proxy.Config{Buckets: []proxy.BucketConfig{{Name: "data", Endpoint: "https://oss-cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}}}
+	creds := signer.Credentials{AccessKeyID: "LTAI5tHardenTestKey", AccessKeySecret: "harden-test-secret"}
+	h, err := proxy.New(proxy.Options{
+		Config: cfg,
+		Authenticator: proxy.AuthenticatorFunc(func(context.Context, *http.Request, string, string) (*proxy.Caller, error) {
+			return &proxy.Caller{Name: "tester", Mode: "jwt"}, nil
+		}),
+		Authorizer:  proxy.AuthorizerFunc(func(context.Context, *proxy.Caller, proxy.Action, string, string) error { return nil }),
+		Credentials: proxy.CredentialFuncs{RetrieveFunc: func(context.Context) (signer.Credentials, error) { return creds, nil }},
+		Signer:      proxy.NewOSSSigner(cfg),
+		Upstream: hardenRoundTripFunc(func(*http.Request) (*http.Response, error) {
+			return nil, fmt.Errorf("dialing: %w", context.Canceled)
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/data/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), "<Code>BadGateway</Code>") {
+		t.Fatalf("got %d %s, want 502 BadGateway", resp.StatusCode, b)
+	}
+}
