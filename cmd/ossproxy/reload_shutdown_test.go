@@ -3,7 +3,6 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -37,14 +36,7 @@ func TestServeShutdownCancelsReloadInFlight(t *testing.T) {
 
 	reload := make(chan struct{})
 	s := startServe(t, serveOpts{hooks: &appHooks{Reload: reload}})
-	text, err := os.ReadFile(s.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := strings.Replace(string(text), "  token_query_param:", "    - issuer: "+idp.URL+"\n      audiences: [ossproxy]\n      algorithms: [RS256]\n      discovery: true\n      allow_insecure_http: true\n  token_query_param:", 1)
-	if err := os.WriteFile(s.cfg, []byte(edited), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s.addDiscoveryIssuer(t, idp.URL)
 	hang := time.After(pollLimit) // hang guard for every wait below
 	select {
 	case reload <- struct{}{}:

@@ -55,6 +55,20 @@ func TestRestartSections(t *testing.T) {
 	}
 }
 
+// addDiscoveryIssuer adds to s's configuration file an RS256 issuer
+// whose keys are found by OIDC discovery at issuer, for the next reload.
+func (s *server) addDiscoveryIssuer(t testing.TB, issuer string) {
+	t.Helper()
+	text, err := os.ReadFile(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(text), "  token_query_param:", "    - issuer: "+issuer+"\n      audiences: ["+tAudience+"]\n      algorithms: [RS256]\n      discovery: true\n      allow_insecure_http: true\n  token_query_param:", 1)
+	if err := os.WriteFile(s.cfg, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestServeShutdownSkipsQueuedReloads: reloads queued behind one that
 // waits on an identity provider are dropped once shutdown begins, so the
 // drain waits for that one reload at most, not for every queued one.
@@ -70,14 +84,7 @@ func TestServeShutdownSkipsQueuedReloads(t *testing.T) {
 	t.Cleanup(idp.Close)
 	reload := make(chan struct{})
 	s := startServe(t, serveOpts{hooks: &appHooks{Reload: reload}})
-	text, err := os.ReadFile(s.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := strings.Replace(string(text), "  token_query_param:", "    - issuer: "+idp.URL+"\n      audiences: [ossproxy]\n      algorithms: [RS256]\n      discovery: true\n      allow_insecure_http: true\n  token_query_param:", 1)
-	if err := os.WriteFile(s.cfg, []byte(edited), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s.addDiscoveryIssuer(t, idp.URL)
 	for range 3 {
 		reload <- struct{}{}
 	}
