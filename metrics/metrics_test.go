@@ -215,6 +215,12 @@ func TestUpstreamErrorCodes(t *testing.T) {
 		{"not xml", 502, "<html>bad gateway</html>", "", nil, "none"},
 		{"large body", 500, xmlErr("InternalError") + strings.Repeat(" ", 10000), "", nil, "InternalError"},
 		{"transport", 0, "", "", errors.New("connection refused"), "transport"},
+		// The client's doing, not OSS's: not counted as upstream failures.
+		{"client body broken", 0, "", "", fmt.Errorf("reading request body: %w: %w", proxy.ErrIncompleteBody, io.ErrUnexpectedEOF), ""},
+		{"client body stalled", 0, "", "", proxy.ErrRequestTimeout, ""},
+		{"client gone", 0, "", "", context.Canceled, ""},
+		// A cancellation that is not the request's own still counts.
+		{"canceled elsewhere", 0, "", "", fmt.Errorf("dial: %w", context.Canceled), "transport"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,7 +238,12 @@ func TestUpstreamErrorCodes(t *testing.T) {
 			}))
 			ex := &exchange{}
 			req := httptest.NewRequest("GET", "http://oss/b/k", nil)
-			req = req.WithContext(context.WithValue(req.Context(), exchangeKey{}, ex))
+			ctx, cancel := context.WithCancel(context.WithValue(req.Context(), exchangeKey{}, ex))
+			defer cancel()
+			if tc.name == "client gone" {
+				cancel()
+			}
+			req = req.WithContext(ctx)
 			resp, err := rt.RoundTrip(req)
 			if tc.err != nil {
 				if err == nil {
@@ -252,6 +263,13 @@ func TestUpstreamErrorCodes(t *testing.T) {
 				if got := testutil.ToFloat64(m.upErrors.at(i)); got != want {
 					t.Errorf("upstream_errors{code=%s} = %v, want %v", c, got, want)
 				}
+			}
+			wantFailed := 0.0
+			if tc.code == "transport" {
+				wantFailed = 1
+			}
+			if got := testutil.ToFloat64(m.upstream.at(upstreamFailed)); got != wantFailed {
+				t.Errorf("upstream failures = %v, want %v", got, wantFailed)
 			}
 			if tc.status >= 400 && ex.upstreamStatus != tc.status {
 				t.Errorf("exchange status %d", ex.upstreamStatus)

@@ -159,7 +159,9 @@ func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := u.next.RoundTrip(r)
 	d := now().Sub(start)
 	if err != nil {
-		u.m.UpstreamResponse(0, "", d)
+		if !clientSide(r, err) {
+			u.m.UpstreamResponse(0, "", d)
+		}
 		return resp, err
 	}
 	code := ""
@@ -171,6 +173,15 @@ func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	u.m.UpstreamResponse(resp.StatusCode, code, d)
 	return resp, nil
+}
+
+// clientSide reports whether a failed round trip was the client's doing,
+// not OSS's: its request body broke or stalled (the proxy answers 400),
+// or it went away and cancelled the request (499). Those are not
+// upstream failures and are not counted as such.
+func clientSide(r *http.Request, err error) bool {
+	return errors.Is(err, proxy.ErrIncompleteBody) || errors.Is(err, proxy.ErrRequestTimeout) ||
+		(errors.Is(err, context.Canceled) && r.Context().Err() == context.Canceled)
 }
 
 // countingBody counts the request body bytes the proxy reads.
