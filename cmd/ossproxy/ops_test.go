@@ -31,24 +31,34 @@ import (
 // This file tests the operations side of serve: the vend API, the admin
 // listener and its metrics, reloads, and TLS certificate reloads.
 
-// do sends a request with a bearer token (none if tok is "") and returns
-// the status and body.
-func do(t *testing.T, method, url, tok string, body io.Reader) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, body)
+// send sends a request with a bearer token (none if tok is "") and
+// returns the status and body. Unlike do, it may be called from any
+// goroutine.
+func send(ctx context.Context, method, url, tok string, body io.Reader) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// do is send with the test's context; an error fails the test.
+func do(t *testing.T, method, url, tok string, body io.Reader) (int, []byte) {
+	t.Helper()
+	code, b, err := send(t.Context(), method, url, tok, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return code, b
 }
 
 func sha256Hex(b []byte) string {

@@ -50,20 +50,10 @@ func leakCheck(t *testing.T) {
 	})
 }
 
-// getStatus sends a GET with a bearer token and returns the status and body.
+// getStatus is send of a GET, with the body as a string.
 func getStatus(ctx context.Context, url, tok string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
+	code, b, err := send(ctx, "GET", url, tok, nil)
+	return code, string(b), err
 }
 
 // TestFaultSTSUnreachableAtStart: STS resets every connection while serve

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,16 +71,9 @@ func TestServeCredentialSources(t *testing.T) {
 				if m == "PUT" {
 					body = strings.NewReader(tc.name)
 				}
-				req, _ := http.NewRequestWithContext(t.Context(), m, s.url+"/data/"+key, body)
-				req.Header.Set("Authorization", "Bearer "+tok)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 || (m == "GET" && string(b) != tc.name) {
-					t.Fatalf("%s: %d %s\n%s", m, resp.StatusCode, b, s.logs)
+				code, b := do(t, m, s.url+"/data/"+key, tok, body)
+				if code != 200 || (m == "GET" && string(b) != tc.name) {
+					t.Fatalf("%s: %d %s\n%s", m, code, b, s.logs)
 				}
 			}
 			reqs := cloud.Recorder.Requests(osstest.EndpointOSS)
@@ -104,15 +96,8 @@ func TestServeCredentialSources(t *testing.T) {
 // a hash instead of the object key; text format works too.
 func TestAccessLogKeyRedaction(t *testing.T) {
 	s := startServe(t, serveOpts{logging: "\nlogging:\n  format: text\n  level: info\n  redact_keys: true\n"})
-	req, _ := http.NewRequestWithContext(t.Context(), "PUT", s.url+"/data/alice/medical-record-42.pdf", strings.NewReader("x"))
-	req.Header.Set("Authorization", "Bearer "+mint(t, jwt.MapClaims{"sub": "alice"}))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("PUT: %d", resp.StatusCode)
+	if code, _ := do(t, "PUT", s.url+"/data/alice/medical-record-42.pdf", mint(t, jwt.MapClaims{"sub": "alice"}), strings.NewReader("x")); code != 200 {
+		t.Fatalf("PUT: %d", code)
 	}
 	logs := s.logs.String()
 	if strings.Contains(logs, "medical-record-42") {
