@@ -317,6 +317,20 @@ func TestServeCurl(t *testing.T) {
 	s.assertNoCallerSecrets(t, tok)
 }
 
+// sidecarRule grants the anonymous principal every object action under
+// sidecar/, beside anonymousRule's public/ (read, list, write).
+const sidecarRule = `    - name: sidecar home
+      anonymous: true
+      buckets: [data]
+      prefixes: [sidecar/]
+      actions: [read, write, delete, list]
+`
+
+// TestServeUnixSidecarAnonymous runs the full object lifecycle with the
+// official SDK v2 and anonymous credentials over a unix socket whose
+// listener enables anonymous mode (the pod sidecar), then checks that
+// anonymous is refused outside its rules, on the TCP listener, and for
+// an action its rule does not grant.
 func TestServeUnixSidecarAnonymous(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "p.sock")
 	s := startServe(t, serveOpts{extraListeners: `  - name: sidecar
@@ -324,11 +338,18 @@ func TestServeUnixSidecarAnonymous(t *testing.T) {
     address: ` + sock + `
     socket_mode: "0600"
     anonymous: true
-`})
+`, edit: func(y string) string { return strings.Replace(y, anonymousRule, anonymousRule+sidecarRule, 1) }})
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	}}}
+	sdk := oss.NewClient(oss.LoadDefaultConfig().WithRegion("cn-hangzhou").WithEndpoint("http://sidecar").WithUsePathStyle(true).
+		WithRetryMaxAttempts(1).WithCredentialsProvider(osscreds.NewAnonymousCredentialsProvider()).WithHttpClient(hc))
+	before := s.upstreamRequests()
+	lifecycleV2(t, sdk, "data", "sidecar/")
+	if s.upstreamRequests() == before {
+		t.Fatal("the lifecycle never reached the emulator")
+	}
 	do := func(method, url string, body io.Reader) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(t.Context(), method, url, body)
@@ -361,6 +382,10 @@ func TestServeUnixSidecarAnonymous(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 || !strings.Contains(string(b), "InvalidToken.Missing") {
 		t.Fatalf("anonymous on tcp listener: %d %s", resp.StatusCode, b)
+	}
+	// public/ grants no delete.
+	if code, body := do("DELETE", "http://sidecar/data/public/a.txt", nil); code != 403 || !strings.Contains(body, "AccessDenied") {
+		t.Fatalf("anonymous DELETE under public/: %d %s", code, body)
 	}
 	if s.upstreamRequests() != n {
 		t.Fatal("a denied request reached the emulator")
