@@ -85,6 +85,7 @@ type Cache struct {
 	provider Provider
 	opts     CacheOptions
 	now      func() time.Time
+	realNow  bool // now is time.Now: entries carry a monotonic deadline
 	log      *slog.Logger
 
 	cur atomic.Pointer[entry] // nil: nothing valid cached
@@ -110,18 +111,39 @@ type Cache struct {
 type entry struct {
 	creds      Credentials
 	validUntil time.Time // Expires - ExpiryWindow; zero: never expires
-	refreshAt  time.Time // zero: never refreshed in the background
+	// deadline is validUntil with a monotonic clock reading (set when the
+	// Cache runs on time.Now), so that the fast path checks it with
+	// time.Until: one monotonic clock read instead of time.Now's two.
+	// Timers (the background refresh) run on the same clock.
+	deadline  time.Time
+	refreshAt time.Time // zero: never refreshed in the background
 }
 
 func (e *entry) valid(now time.Time) bool {
 	return e != nil && (e.validUntil.IsZero() || now.Before(e.validUntil))
 }
 
+// fresh is Retrieve's validity check: valid(c.now()), without reading the
+// wall clock when the Cache runs on time.Now.
+func (e *entry) fresh(c *Cache) bool {
+	switch {
+	case e == nil:
+		return false
+	case e.validUntil.IsZero():
+		return true
+	case !e.deadline.IsZero():
+		return time.Until(e.deadline) > 0
+	default:
+		return c.now().Before(e.validUntil)
+	}
+}
+
 // NewCache returns a Cache over p and starts its background goroutine,
 // which fetches credentials at once so that the first Retrieve rarely waits.
 // p must not be nil.
 func NewCache(p Provider, opts CacheOptions) *Cache {
-	if opts.Now == nil {
+	realNow := opts.Now == nil
+	if realNow {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
@@ -159,6 +181,7 @@ func NewCache(p Provider, opts CacheOptions) *Cache {
 		provider: p,
 		opts:     opts,
 		now:      opts.Now,
+		realNow:  realNow,
 		log:      opts.Logger,
 		wakeCh:   make(chan struct{}, 1),
 	}
@@ -178,7 +201,7 @@ func NewCache(p Provider, opts CacheOptions) *Cache {
 // While a failed refresh is backing off, that error is returned without
 // calling the provider again.
 func (c *Cache) Retrieve(ctx context.Context) (Credentials, error) {
-	if e := c.cur.Load(); e != nil && (e.validUntil.IsZero() || c.now().Before(e.validUntil)) {
+	if e := c.cur.Load(); e.fresh(c) {
 		return e.creds, nil
 	}
 	return c.retrieveSlow(ctx)
@@ -281,6 +304,10 @@ func (c *Cache) newEntry(creds Credentials, now time.Time) *entry {
 	}
 	e.validUntil = creds.Expires.Add(-c.opts.ExpiryWindow)
 	life := e.validUntil.Sub(now)
+	if c.realNow {
+		// now is time.Now's: adding to it keeps its monotonic reading.
+		e.deadline = now.Add(life)
+	}
 	frac := c.opts.RefreshAt - c.opts.Jitter*c.opts.Rand()
 	e.refreshAt = now.Add(time.Duration(float64(life) * frac))
 	return e

@@ -524,3 +524,34 @@ func BenchmarkSignerSourceRetrieve(b *testing.B) {
 		}
 	}
 }
+
+// TestCacheRealClockExpiry runs the Cache on the real clock, where
+// Retrieve's fast path checks the entry's monotonic deadline instead of
+// reading the wall clock: once the credentials pass their validity (and
+// refreshing fails), they must not be served any more.
+func TestCacheRealClockExpiry(t *testing.T) {
+	// The background refresh is due at 0.99 of the life: the test sets
+	// the provider failing long before that.
+	p := &stubProvider{life: time.Second}
+	c := NewCache(p, CacheOptions{ExpiryWindow: time.Millisecond, RefreshAt: 0.99, Jitter: -1})
+	defer c.Close()
+	first, err := c.Retrieve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.cur.Load()
+	if e == nil || !strings.Contains(e.deadline.String(), " m=") {
+		t.Fatalf("entry deadline %v carries no monotonic reading: the fast path would read the wall clock", e)
+	}
+	p.mu.Lock()
+	p.fail = errors.New("stub sts: down")
+	p.mu.Unlock()
+	time.Sleep(1100 * time.Millisecond) // past validUntil (1 s − 1 ms) for sure
+	got, err := c.Retrieve(t.Context())
+	if err == nil {
+		t.Fatalf("expired credentials served: %s (first %s)", got.AccessKeyID, first.AccessKeyID)
+	}
+	if !errors.Is(err, ErrExpired) {
+		t.Fatalf("error %v, want ErrExpired", err)
+	}
+}
