@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/xml"
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -304,6 +310,7 @@ func TestServeCurl(t *testing.T) {
 	if err != nil || string(out) != string(body) {
 		t.Fatalf("GET with ?access_token: %v, %d bytes", err, len(out))
 	}
+	curlLifecycle(t, curl, s.url, tok, "/data/alice/", body)
 	n := s.upstreamRequests()
 	if got := run("-w", "%{http_code}", s.url+"/data/bob/x"); !strings.Contains(got, "<Code>AccessDenied</Code>") || !strings.HasSuffix(got, "403") {
 		t.Fatalf("denied GET: %s", got)
@@ -331,6 +338,149 @@ const sidecarRule = `    - name: sidecar home
 // listener enables anonymous mode (the pod sidecar), then checks that
 // anonymous is refused outside its rules, on the TCP listener, and for
 // an action its rule does not grant.
+// curlResult is one curl exchange: status, response headers and body.
+type curlResult struct {
+	code   int
+	header http.Header
+	body   string
+}
+
+// curlLifecycle runs, with the real curl and a bearer token, the writes
+// the SDK lifecycles do, each built by hand from the OSS wire format:
+// CopyObject (x-oss-copy-source), AppendObject (?append&position=), a
+// 3-part multipart upload (initiate, UploadPart ×3, complete with the
+// parts' XML) and DeleteMultipleObjects (with Content-MD5). base is
+// "/bucket/prefix/"; src (under base + "curl.bin") is already stored.
+func curlLifecycle(t *testing.T, curl, url, tok, base string, src []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	exchange := func(args ...string) curlResult {
+		t.Helper()
+		hdr, out := filepath.Join(dir, "headers"), filepath.Join(dir, "body")
+		args = append([]string{"-sS", "-H", "Authorization: Bearer " + tok, "-D", hdr, "-o", out, "-w", "%{http_code}"}, args...)
+		code, err := exec.CommandContext(t.Context(), curl, args...).Output()
+		if err != nil {
+			t.Fatalf("curl %v: %v", args, err)
+		}
+		var r curlResult
+		if r.code, err = strconv.Atoi(string(code)); err != nil {
+			t.Fatalf("curl %v: status %q", args, code)
+		}
+		raw, _ := os.ReadFile(hdr)
+		b, _ := os.ReadFile(out)
+		r.body = string(b)
+		// The last response's head (curl writes a 100 Continue's too).
+		heads := strings.Split(strings.TrimSpace(string(raw)), "\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(heads[len(heads)-1]+"\r\n\r\n")), nil)
+		if err != nil {
+			t.Fatalf("curl %v: response head %q: %v", args, raw, err)
+		}
+		r.header = resp.Header
+		return r
+	}
+	want := func(step string, r curlResult, code int) {
+		t.Helper()
+		if r.code != code {
+			t.Fatalf("%s: %d %s, want %d", step, r.code, r.body, code)
+		}
+	}
+	file := func(name string, b []byte) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := writeFile(p, b); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	get := func(key string) string {
+		t.Helper()
+		r := exchange(url + base + key)
+		want("GET "+key, r, 200)
+		return r.body
+	}
+
+	// CopyObject: a PUT with x-oss-copy-source (URL-encoded /bucket/key).
+	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(base, "/"), "/")
+	r := exchange("-X", "PUT", "-H", "x-oss-copy-source: /"+bucket+"/"+neturl.PathEscape(prefix)+"curl.bin", url+base+"copy.bin")
+	want("CopyObject", r, 200)
+	if !strings.Contains(r.body, "<CopyObjectResult>") || !strings.Contains(r.body, "<ETag>") {
+		t.Fatalf("CopyObject body: %s", r.body)
+	}
+	if get("copy.bin") != string(src) {
+		t.Fatal("the copy differs from its source")
+	}
+
+	// AppendObject: position 0, then the position OSS returned.
+	r = exchange("-X", "POST", "--data-binary", "@"+file("one", []byte("one,")), url+base+"log.txt?append&position=0")
+	want("AppendObject", r, 200)
+	if next := r.header.Get("X-Oss-Next-Append-Position"); next != "4" {
+		t.Fatalf("AppendObject: next position %q, want 4", next)
+	}
+	r = exchange("-X", "POST", "--data-binary", "@"+file("two", []byte("two")), url+base+"log.txt?append&position=4")
+	want("AppendObject 2", r, 200)
+	if next := r.header.Get("X-Oss-Next-Append-Position"); next != "7" {
+		t.Fatalf("AppendObject 2: next position %q, want 7", next)
+	}
+	if got := get("log.txt"); got != "one,two" {
+		t.Fatalf("appended object: %q", got)
+	}
+
+	// Multipart: initiate, three parts (all but the last at least 100 KiB,
+	// as OSS requires), complete with the parts' numbers and ETags.
+	r = exchange("-X", "POST", url+base+"multipart.bin?uploads")
+	want("InitiateMultipartUpload", r, 200)
+	var ini struct{ UploadId string }
+	if err := xml.Unmarshal([]byte(r.body), &ini); err != nil || ini.UploadId == "" {
+		t.Fatalf("InitiateMultipartUpload body %s: %v", r.body, err)
+	}
+	uploadID := neturl.QueryEscape(ini.UploadId)
+	parts := [][]byte{randomBytes(100 << 10), randomBytes(120 << 10), randomBytes(777)}
+	complete := "<CompleteMultipartUpload>"
+	for i, p := range parts {
+		n := strconv.Itoa(i + 1)
+		r = exchange("-T", file("part"+n, p), url+base+"multipart.bin?partNumber="+n+"&uploadId="+uploadID)
+		want("UploadPart "+n, r, 200)
+		etag := r.header.Get("ETag")
+		if etag == "" {
+			t.Fatalf("UploadPart %s: no ETag", n)
+		}
+		complete += "<Part><PartNumber>" + n + "</PartNumber><ETag>" + etag + "</ETag></Part>"
+	}
+	complete += "</CompleteMultipartUpload>"
+	r = exchange("-X", "POST", "-H", "Content-Type: application/xml", "--data-binary", "@"+file("complete.xml", []byte(complete)),
+		url+base+"multipart.bin?uploadId="+uploadID)
+	want("CompleteMultipartUpload", r, 200)
+	if !strings.Contains(r.body, "<CompleteMultipartUploadResult>") {
+		t.Fatalf("CompleteMultipartUpload body: %s", r.body)
+	}
+	if get("multipart.bin") != string(bytes.Join(parts, nil)) {
+		t.Fatal("the multipart object differs from its parts")
+	}
+
+	// DeleteMultipleObjects: the XML body with its Content-MD5.
+	keys := []string{"copy.bin", "log.txt", "multipart.bin"}
+	del := "<Delete><Quiet>false</Quiet>"
+	for _, k := range keys {
+		del += "<Object><Key>" + prefix + k + "</Key></Object>"
+	}
+	del += "</Delete>"
+	sum := md5.Sum([]byte(del))
+	r = exchange("-X", "POST", "-H", "Content-Type: application/xml", "-H", "Content-MD5: "+base64.StdEncoding.EncodeToString(sum[:]),
+		"--data-binary", "@"+file("delete.xml", []byte(del)), url+"/"+bucket+"/?delete")
+	want("DeleteMultipleObjects", r, 200)
+	var deleted struct {
+		Deleted []struct{ Key string }
+	}
+	if err := xml.Unmarshal([]byte(r.body), &deleted); err != nil || len(deleted.Deleted) != len(keys) {
+		t.Fatalf("DeleteMultipleObjects body %s: %v", r.body, err)
+	}
+	for _, k := range keys {
+		if r := exchange(url + base + k); r.code != 404 || !strings.Contains(r.body, "<Code>NoSuchKey</Code>") {
+			t.Fatalf("GET %s after DeleteMultipleObjects: %d %s", k, r.code, r.body)
+		}
+	}
+}
+
 func TestServeUnixSidecarAnonymous(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "p.sock")
 	s := startServe(t, serveOpts{extraListeners: `  - name: sidecar
