@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -26,10 +27,11 @@ type authzCase struct {
 	code    string
 }
 
-// TestServeAuthorizationMatrix checks, for each authentication mode, an
-// allowed request and denials by bucket, prefix, action, list prefix, copy
-// source and delete-multiple key: every denial is a 403 OSS XML error the
-// SDK parses, and none reaches the emulator.
+// TestServeAuthorizationMatrix checks, for each authentication mode,
+// allowed requests (put, read, list, and a copy within its own prefix)
+// and denials by bucket, prefix, action, list prefix, copy source and
+// delete-multiple key: every denial is a 403 OSS XML error the SDK
+// parses, and none reaches the emulator.
 func TestServeAuthorizationMatrix(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	s := startServe(t, serveOpts{extraListeners: "  - name: sidecar\n    network: unix\n    address: " + sock + "\n    anonymous: true\n"})
@@ -73,6 +75,17 @@ func TestServeAuthorizationMatrix(t *testing.T) {
 			{"list own prefix", func() error {
 				_, err := c.ListObjectsV2(ctx, &oss.ListObjectsV2Request{Bucket: oss.Ptr("data"), Prefix: oss.Ptr(p)})
 				return err
+			}, true, 0, ""},
+			{"copy from own prefix to own prefix", func() error {
+				_, err := c.CopyObject(ctx, &oss.CopyObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr(p + "copied"), SourceKey: oss.Ptr(p + "seed")})
+				if err != nil {
+					return err
+				}
+				got, err := s.cloud.OSS.ObjectSHA256("data", p+"copied")
+				if want := sha256Hex([]byte(p + "seed")); err != nil || got != want {
+					return fmt.Errorf("the copy at the emulator: sha256 %s, %v; want %s", got, err, want)
+				}
+				return nil
 			}, true, 0, ""},
 			{"read other prefix", func() error {
 				_, err := c.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("data"), Key: oss.Ptr("private/x")})
