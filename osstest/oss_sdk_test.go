@@ -47,7 +47,12 @@ func newTestOSS(t testing.TB) (*OSS, *Account, *httptest.Server) {
 }
 
 func v2Client(srv *httptest.Server, id *Identity, ver oss.SignatureVersionType) *oss.Client {
-	cfg := oss.LoadDefaultConfig().WithRegion("cn-hangzhou").WithEndpoint(srv.URL).
+	return v2ClientAt(srv.URL, id, ver)
+}
+
+// v2ClientAt is v2Client for an emulator at endpoint (an http:// URL).
+func v2ClientAt(endpoint string, id *Identity, ver oss.SignatureVersionType) *oss.Client {
+	cfg := oss.LoadDefaultConfig().WithRegion("cn-hangzhou").WithEndpoint(endpoint).
 		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id.AccessKeyID, id.AccessKeySecret, id.SecurityToken)).
 		WithUsePathStyle(true).WithSignatureVersion(ver).WithRetryMaxAttempts(1)
 	return oss.NewClient(cfg)
@@ -84,31 +89,38 @@ func serviceCode(err error) string {
 	return fmt.Sprintf("not a service error: %v", err)
 }
 
-// lifecycleMatrix starts an emulator and runs run once per signature
+// lifecycleMatrix starts an emulator cloud and runs run once per signature
 // version (first) and kind of identity (a static user named user, an STS
 // session), as subtests named "V4/static", "V1/sts" and so on, each with
-// its own key prefix (name's "/" as "-", then "/").
-func lifecycleMatrix(t *testing.T, user string, versions [2]string, run func(t *testing.T, srv *httptest.Server, id *Identity, version, prefix string)) {
-	_, acct, srv := newTestOSS(t)
+// its own key prefix (name's "/" as "-", then "/") and the emulator's OSS
+// endpoint. The STS session's credentials come from one AssumeRole call
+// to the cloud's fake STS over HTTPS with the official alibaba-cloud-sdk-go
+// client, as a real caller would get them.
+func lifecycleMatrix(t *testing.T, user string, versions [2]string, run func(t *testing.T, endpoint string, id *Identity, version, prefix string)) {
+	c := NewTestCloud(t, CloudOptions{Buckets: []string{testBucket}})
+	creds := cloudAssumeRole(t, c, "lifecycle-"+user, "", 3600)
+	if n := c.Faults.Calls(EndpointSTS); n != 1 {
+		t.Fatalf("STS calls = %d, want the one AssumeRole", n)
+	}
 	ids := []struct {
 		kind string
 		id   *Identity
 	}{
-		{"static", acct.NewUser(user, nil)},
-		{"sts", acct.MintSTS("acs:ram::1234567890:role/r/sess", time.Hour)},
+		{"static", c.Account.NewUser(user, nil)},
+		{"sts", &Identity{AccessKeyID: creds.AccessKeyId, AccessKeySecret: creds.AccessKeySecret, SecurityToken: creds.SecurityToken}},
 	}
 	for _, id := range ids {
 		for _, v := range versions {
 			name := v + "/" + id.kind
-			t.Run(name, func(t *testing.T) { run(t, srv, id.id, v, strings.ReplaceAll(name, "/", "-")+"/") })
+			t.Run(name, func(t *testing.T) { run(t, c.OSSURL, id.id, v, strings.ReplaceAll(name, "/", "-")+"/") })
 		}
 	}
 }
 
 func TestSDKv2Lifecycle(t *testing.T) {
 	vers := map[string]oss.SignatureVersionType{"V4": oss.SignatureVersionV4, "V1": oss.SignatureVersionV1}
-	lifecycleMatrix(t, "alice", [2]string{"V4", "V1"}, func(t *testing.T, srv *httptest.Server, id *Identity, v, pfx string) {
-		runV2Lifecycle(t, v2Client(srv, id, vers[v]), "v2-"+pfx)
+	lifecycleMatrix(t, "alice", [2]string{"V4", "V1"}, func(t *testing.T, endpoint string, id *Identity, v, pfx string) {
+		runV2Lifecycle(t, v2ClientAt(endpoint, id, vers[v]), "v2-"+pfx)
 	})
 }
 
@@ -345,6 +357,13 @@ func dumpList(objs []oss.ObjectProperties, cps []oss.CommonPrefix) string {
 
 func legacyClient(t *testing.T, srv *httptest.Server, id *Identity, ver v1oss.AuthVersionType) *v1oss.Bucket {
 	t.Helper()
+	return legacyClientAt(t, srv.URL, id, ver)
+}
+
+// legacyClientAt is legacyClient for an emulator at endpoint (an http://
+// URL).
+func legacyClientAt(t *testing.T, endpoint string, id *Identity, ver v1oss.AuthVersionType) *v1oss.Bucket {
+	t.Helper()
 	opts := []v1oss.ClientOption{v1oss.ForcePathStyle(true), v1oss.AuthVersion(ver), v1oss.Region("cn-hangzhou")}
 	if id.SecurityToken != "" {
 		opts = append(opts, v1oss.SecurityToken(id.SecurityToken))
@@ -352,7 +371,7 @@ func legacyClient(t *testing.T, srv *httptest.Server, id *Identity, ver v1oss.Au
 	if ver == v1oss.AuthV4 {
 		opts = append(opts, v1oss.AdditionalHeaders([]string{"host"}))
 	}
-	cl, err := v1oss.New(srv.URL, id.AccessKeyID, id.AccessKeySecret, opts...)
+	cl, err := v1oss.New(endpoint, id.AccessKeyID, id.AccessKeySecret, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,8 +384,8 @@ func legacyClient(t *testing.T, srv *httptest.Server, id *Identity, ver v1oss.Au
 
 func TestLegacySDKLifecycle(t *testing.T) {
 	vers := map[string]v1oss.AuthVersionType{"V1": v1oss.AuthV1, "V4": v1oss.AuthV4}
-	lifecycleMatrix(t, "bob", [2]string{"V1", "V4"}, func(t *testing.T, srv *httptest.Server, id *Identity, v, pfx string) {
-		runLegacyLifecycle(t, legacyClient(t, srv, id, vers[v]), "legacy-"+pfx)
+	lifecycleMatrix(t, "bob", [2]string{"V1", "V4"}, func(t *testing.T, endpoint string, id *Identity, v, pfx string) {
+		runLegacyLifecycle(t, legacyClientAt(t, endpoint, id, vers[v]), "legacy-"+pfx)
 	})
 }
 
