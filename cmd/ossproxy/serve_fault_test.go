@@ -511,12 +511,22 @@ func TestFaultClientDisconnect(t *testing.T) {
 
 // TestFaultOSSHangUpstreamTimeout: upstream.response_header_timeout
 // bounds the wait for a hanging OSS (the default is 2 minutes): the
-// client gets 504 GatewayTimeout soon after the configured 500ms.
+// client gets 504 GatewayTimeout soon after the configured 500ms, and
+// every goroutine the request started (the proxy's and the emulator's
+// hung handler, which returns only once the proxy cancels its upstream
+// request) is freed while OSS still hangs; none outlives the test.
 func TestFaultOSSHangUpstreamTimeout(t *testing.T) {
+	leakCheck(t)
 	s := startServe(t, serveOpts{hardened: true, extraConfig: "upstream:\n  response_header_timeout: 500ms\n  dial_timeout: 2s\n"})
+	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "root"})
+	// A request that succeeds first: the token is verified and cached and
+	// the proxy's upstream connection is open before the snapshot.
+	if resp := rawExchange(t, s.addr(), rawRequest("GET", "/data/?list-type=2", s.addr(), []string{auth}, "")); len(resp) != 1 || resp[0].StatusCode != 200 {
+		t.Fatalf("before the fault: %+v", resp)
+	}
+	before := goleak.IgnoreCurrent()
 	inj := s.cloud.Faults.Add(osstest.EndpointOSS, osstest.Fault{Hang: true})
 	defer inj.Remove()
-	auth := "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "root"})
 	start := time.Now()
 	resp := rawExchange(t, s.addr(), rawRequest("GET", "/data/hang", s.addr(), []string{auth}, ""))
 	d := time.Since(start)
@@ -529,7 +539,15 @@ func TestFaultOSSHangUpstreamTimeout(t *testing.T) {
 	if inj.Fired() != 1 {
 		t.Fatalf("fault fired %d times", inj.Fired())
 	}
-	t.Logf("504 after %v (response_header_timeout 500ms)", d.Round(10*time.Millisecond))
+	// OSS still hangs (the fault stays in force): the goroutines the
+	// request started end anyway. goleak.Find retries for a second or so;
+	// waitFor gives a loaded machine longer.
+	var leaked error
+	if !waitFor(func() bool { leaked = goleak.Find(before); return leaked == nil }) {
+		t.Fatalf("goroutines outlive the 504 while OSS hangs: %v", leaked)
+	}
+	t.Logf("504 after %v (response_header_timeout 500ms); the request's goroutines all gone %v later, OSS still hanging",
+		d.Round(10*time.Millisecond), time.Since(start.Add(d)).Round(10*time.Millisecond))
 }
 
 // TestFaultSlowBodyIdle: with timeouts.body_idle (and no read timeout),
