@@ -23,7 +23,7 @@ import (
 // read_header (TestFaultSlowClients).
 func TestFaultFirstRequestAfterReadHeader(t *testing.T) {
 	leakCheck(t)
-	s := startServe(t, serveOpts{hardened: true, timeouts: "{read_header: 300ms, idle: 2s}"})
+	s := startServe(t, serveOpts{hardened: true, timeouts: "{read_header: 300ms, idle: 5s}"})
 	tok := mint(t, jwt.MapClaims{"sub": "root"})
 	if err := s.cloud.OSS.PutObject(t.Context(), "data", "late", bytes.NewReader([]byte("hello"))); err != nil {
 		t.Fatal(err)
@@ -34,12 +34,13 @@ func TestFaultFirstRequestAfterReadHeader(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second)) // a hang guard, past idle's bound below
 		return c
 	}
 
 	c := dial()
-	time.Sleep(900 * time.Millisecond) // 3× read_header, under idle
+	// 3× read_header; idle (5s) leaves 4s for a loaded machine's stalls.
+	time.Sleep(900 * time.Millisecond)
 	br := bufio.NewReader(c)
 	for i := range 2 { // the first request, then one on the kept-alive connection
 		if _, err := io.WriteString(c, "GET /data/late HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+"\r\n\r\n"); err != nil {
@@ -61,7 +62,14 @@ func TestFaultFirstRequestAfterReadHeader(t *testing.T) {
 	if n, err := silent.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 		t.Fatalf("silent connection: read %d, %v; want EOF", n, err)
 	}
-	if d := time.Since(start); d < 1500*time.Millisecond || d > 6*time.Second {
-		t.Fatalf("silent connection closed after %v; want about idle (2s)", d)
+	// Closed by idle, not by read_header: the lower bound is far above
+	// read_header (300ms) yet 3s below idle, since the server's timer
+	// starts at accept, before start, by however long a loaded machine
+	// takes to get here; the upper bound only guards against a connection
+	// never closed.
+	d := time.Since(start)
+	if d < 2*time.Second || d > 20*time.Second {
+		t.Fatalf("silent connection closed after %v; want about idle (5s)", d)
 	}
+	t.Logf("silent connection closed after %v (idle 5s, read_header 300ms)", d.Round(10*time.Millisecond))
 }
