@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,6 +67,7 @@ type env struct {
 	procs   []*exec.Cmd
 	proxy   *exec.Cmd // ossproxy
 	goproxy *exec.Cmd // configuration G: the bare Go reverse proxy
+	abProxy *target   // A/B mode: C′, a second ossproxy with the -ab-* settings
 	nginx   *exec.Cmd // nginx master
 	admin   string    // ossproxy's admin URL
 	stopped bool
@@ -75,6 +77,7 @@ type confData struct {
 	Dir                    string
 	Backend, Front, Ossprx int
 	Goprx                  int // configuration G
+	ABPrx, ABAdmin         int // A/B mode: C′'s listener and admin
 	Admin                  int // ossproxy's admin listener (metrics, pprof)
 	HMAC, KeySecret        string
 	LogFlush               string // logging.flush_interval, "" for ossproxy's default
@@ -179,6 +182,13 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -226,7 +236,7 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 		}
 	}
 	cd := confData{Dir: dir, HMAC: randHex(32), KeySecret: randHex(20), LogFlush: o.logFlush, LogLevel: o.logLevel}
-	for _, p := range []*int{&cd.Backend, &cd.Front, &cd.Ossprx, &cd.Admin, &cd.Goprx} {
+	for _, p := range []*int{&cd.Backend, &cd.Front, &cd.Ossprx, &cd.Admin, &cd.Goprx, &cd.ABPrx, &cd.ABAdmin} {
 		if *p, err = freePort(); err != nil {
 			return nil, err
 		}
@@ -249,6 +259,22 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 	}
 	if e.proxy, err = e.spawn(ctx, "ossproxy", extra, o.ossproxy, "serve", "--config", filepath.Join(dir, "ossproxy.yaml")); err != nil {
 		return nil, err
+	}
+	var abCmd *exec.Cmd
+	if o.ab() {
+		ab := cd
+		ab.Ossprx, ab.Admin = cd.ABPrx, cd.ABAdmin
+		ab.LogFlush, ab.LogLevel = cmpOr(o.abLogFlush, cd.LogFlush), cmpOr(o.abLogLevel, cd.LogLevel)
+		if err := writeTemplate(filepath.Join(dir, "ossproxy-ab.yaml"), ossproxyConf, ab); err != nil {
+			return nil, err
+		}
+		abExtra := append(slices.Clone(extra), strings.Fields(o.abEnv)...)
+		if abCmd, err = e.spawn(ctx, "ossproxy-ab", abExtra, o.ossproxy, "serve", "--config", filepath.Join(dir, "ossproxy-ab.yaml")); err != nil {
+			return nil, err
+		}
+		if err := waitPort(ctx, cd.ABPrx); err != nil {
+			return nil, err
+		}
 	}
 	if e.goproxy, err = e.spawn(ctx, "goproxy", extra, o.goproxy,
 		"-addr", "127.0.0.1:"+strconv.Itoa(cd.Goprx), "-upstream", "http://127.0.0.1:"+strconv.Itoa(cd.Backend)); err != nil {
@@ -286,6 +312,9 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 		{Name: "G", Desc: "bare Go httputil.ReverseProxy (no auth, signing, log or metrics)", base: base(cd.Goprx), proc: e.goproxy},
 		{Name: "C", Desc: "ossproxy, JWT bearer (HS256) + V4 signing", base: base(cd.Ossprx), header: "Authorization: Bearer " + token, proc: e.proxy},
 		d,
+	}
+	if abCmd != nil {
+		e.abProxy = &target{Name: "C′", Desc: "ossproxy as C, with the -ab-* settings", base: base(cd.ABPrx), header: e.target("C").header, proc: abCmd}
 	}
 	return e, nil
 }
@@ -371,7 +400,11 @@ func (e *env) check(ctx context.Context) error {
 		return fmt.Errorf("reading the 4 KiB object: %w", err)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	for _, t := range e.targets {
+	targets := e.targets
+	if e.abProxy != nil {
+		targets = append(slices.Clone(targets), e.abProxy)
+	}
+	for _, t := range targets {
 		do := func(method, key string, body []byte) ([]byte, int, error) {
 			req, err := http.NewRequestWithContext(ctx, method, t.url(method, key), bytes.NewReader(body))
 			if err != nil {

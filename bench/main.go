@@ -5,6 +5,7 @@
 //
 //	bench/run.sh            # defaults: 3 rounds, 5 s wrk runs, 1 GiB, 4 x 4 GiB
 //	bench/run.sh -quick     # a smoke run in about a minute
+//	bench/run.sh -ab-log-flush 0s   # A/B: ossproxy with one setting changed, interleaved pairs
 //
 // Everything listens on 127.0.0.1 only and is stopped on exit.
 package main
@@ -44,7 +45,16 @@ type options struct {
 	workdir    string
 	keep       bool
 	serve      bool
+	// A/B mode: a second ossproxy (C′) that differs from C only by these
+	// settings, measured in interleaved pairs against C.
+	abPairs    int
+	abLogFlush string
+	abLogLevel string
+	abEnv      string
 }
+
+// ab reports whether an A/B run was asked for.
+func (o *options) ab() bool { return o.abLogFlush != "" || o.abLogLevel != "" || o.abEnv != "" }
 
 func main() {
 	var o options
@@ -68,6 +78,10 @@ func main() {
 	flag.StringVar(&o.workdir, "workdir", "", "working directory (default: a new temporary one, removed at the end)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, logs)")
 	flag.BoolVar(&o.serve, "serve", false, "start the backend, nginx proxy and ossproxy, print each configuration's URL (and header) and wait for Ctrl-C: for profiling by hand")
+	flag.IntVar(&o.abPairs, "ab-pairs", 7, "A/B mode: interleaved pairs of wrk runs per concurrency")
+	flag.StringVar(&o.abLogFlush, "ab-log-flush", "", "A/B mode: C′'s logging.flush_interval (C keeps -log-flush)")
+	flag.StringVar(&o.abLogLevel, "ab-log-level", "", "A/B mode: C′'s logging.level (C keeps -log-level)")
+	flag.StringVar(&o.abEnv, "ab-env", "", "A/B mode: C′'s extra environment, e.g. GOGC=400 (space-separated NAME=value)")
 	flag.Parse()
 	if quick {
 		o.rounds, o.duration, *bigMiB, *rssMiB, o.microCount = 1, 2*time.Second, 64, 256, 1
@@ -108,6 +122,9 @@ func run(ctx context.Context, log *slog.Logger, o options) (err error) {
 	defer env.stop(log)
 	if err := env.check(ctx); err != nil {
 		return err
+	}
+	if o.ab() {
+		return env.abRun(ctx, log)
 	}
 	if o.serve {
 		for _, t := range env.targets {

@@ -6,6 +6,7 @@
 #   bench/run.sh            # full run (≈ 10-15 min on 2 cores)
 #   bench/run.sh -quick     # smoke run (≈ 2 min)
 #   bench/run.sh -h         # every flag (rounds, duration, sizes, GOMAXPROCS, ...)
+#   bench/run.sh -ab-log-flush 0s   # A/B: ossproxy against itself with one setting changed
 #
 # Installs nginx and wrk from Debian when missing, listens on 127.0.0.1
 # only, and stops everything it started on exit.
