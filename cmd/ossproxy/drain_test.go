@@ -48,7 +48,9 @@ func (g *gatedReader) Read(p []byte) (int, error) {
 
 // TestServeSignalsRealBinary runs the built binary: `ossproxy emulator`
 // and `ossproxy serve` as child processes. SIGHUP with a broken file is
-// refused (logged with file:line) and the proxy keeps serving. Then a 500
+// refused (logged with file:line) and the proxy keeps serving; SIGHUP with
+// a good file that grants delete puts it in force for the next requests
+// (DELETE: 403 before, 204 after, and it stays so). Then a 500
 // MiB upload, from a seeded PRNG, is held mid-body while the proxy gets
 // SIGTERM: /readyz turns 503, new connections are refused, the upload
 // completes with the right sha256 at the emulator, and serve exits 0.
@@ -93,6 +95,48 @@ func TestServeSignalsRealBinary(t *testing.T) {
 	}
 	if code, b := do(t, "PUT", proxyURL+"/drain/small.txt", token, strings.NewReader("still serving")); code != 200 {
 		t.Fatalf("PUT after the refused reload: %d %s", code, b)
+	}
+
+	// SIGHUP with a good file whose policy grants delete, which the
+	// running one denies: the next request follows the new policy, and
+	// later ones keep following it.
+	if code, b := do(t, "DELETE", proxyURL+"/drain/small.txt", token, nil); code != 403 || errorCode(string(b)) != "AccessDenied" {
+		t.Fatalf("DELETE before the reload: %d %s, want 403 AccessDenied", code, b)
+	}
+	grown := strings.Replace(cfg, "actions: [read, write]", "actions: [read, write, delete]", 1)
+	if grown == cfg {
+		t.Fatal("the policy line to change is not in the configuration")
+	}
+	if err := os.WriteFile(cfgPath, []byte(grown), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reloaded := len(srv.logs.records("configuration reloaded"))
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	var body []byte
+	if !waitFor(func() bool {
+		code, body = do(t, "DELETE", proxyURL+"/drain/small.txt", token, nil)
+		return code != 403
+	}) || code != 204 {
+		t.Fatalf("DELETE after SIGHUP granted delete: %d %s, want 204", code, body)
+	}
+	srv.waitLog(t, "configuration reloaded", reloaded)
+	for i := range 3 {
+		key := proxyURL + "/drain/after-reload-" + strconv.Itoa(i)
+		if code, b := do(t, "PUT", key, token, strings.NewReader("x")); code != 200 {
+			t.Fatalf("PUT %d after the reload: %d %s", i, code, b)
+		}
+		if code, b := do(t, "DELETE", key, token, nil); code != 204 {
+			t.Fatalf("DELETE %d after the reload: %d %s, want 204 (the new policy stays in force)", i, code, b)
+		}
+		if code, _ := do(t, "GET", key, token, nil); code != 404 {
+			t.Fatalf("GET %d after its DELETE: %d, want 404", i, code)
+		}
+	}
+	if n := len(srv.logs.records(refused)); n != 1 {
+		t.Fatalf("%d refused reloads, want only the broken file's", n)
 	}
 
 	// The upload, held after 64 MiB.
