@@ -21,14 +21,12 @@ func runCheckConfig(_ context.Context, args []string, getenv func(string) string
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration `file` (YAML)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	const usage = "usage: ossproxy check-config --config FILE"
+	if done, err := parseFlags(fs, args, usage); done {
+		return err
 	}
-	if *path == "" || fs.NArg() > 0 {
-		return usageError{"usage: ossproxy check-config --config FILE"}
+	if *path == "" {
+		return usageError{usage}
 	}
 	_, err := config.Load(*path, config.Options{Getenv: getenv})
 	if err == nil {

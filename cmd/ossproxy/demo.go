@@ -108,7 +108,7 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 	addr := fs.String("addr", "127.0.0.1:8080", "proxy listen `address` (127.0.0.1:0 picks a free port)")
 	asJSON := fs.Bool("json", false, "print the endpoints and credentials as one JSON line")
 	verbose := fs.Bool("v", false, "log every request")
-	if done, err := parseFlags(fs, args); done {
+	if done, err := parseFlags(fs, args, ""); done {
 		return err
 	}
 	level := "warn"

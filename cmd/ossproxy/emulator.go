@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -61,7 +60,7 @@ func runEmulator(ctx context.Context, args []string, _ func(string) string, stdo
 	caFile := fs.String("ca-out", "", "write the STS CA certificate (PEM) to `file`")
 	asJSON := fs.Bool("json", false, "print the endpoints and credentials as one JSON line")
 	verbose := fs.Bool("v", false, "log every request to stderr")
-	if done, err := parseFlags(fs, args); done {
+	if done, err := parseFlags(fs, args, ""); done {
 		return err
 	}
 	level := slog.LevelWarn
@@ -119,20 +118,4 @@ func printEmulatorInfo(w io.Writer, info *emulatorInfo, asJSON bool) error {
 	fmt.Fprintf(tw, "  role ARN\t%s\n", info.RoleARN)
 	fmt.Fprintf(tw, "  OIDC provider ARN\t%s\n", info.OIDCProviderARN)
 	return tw.Flush()
-}
-
-// parseFlags parses args with fs for a command that takes flags only. done
-// reports that the command ends with err: nil after -h (fs printed the
-// usage), a usageError for a bad flag or an argument.
-func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return true, nil
-		}
-		return true, usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return true, usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
-	}
-	return false, nil
 }

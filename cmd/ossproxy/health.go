@@ -34,14 +34,8 @@ func runHealth(ctx context.Context, args []string, getenv func(string) string, s
 	ready := fs.Bool("ready", false, "query /readyz instead of /healthz")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after `duration`")
 	quiet := fs.Bool("q", false, "print nothing on success")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("health: unexpected argument %q", fs.Arg(0))}
+	if done, err := parseFlags(fs, args, ""); done {
+		return err
 	}
 	u, err := healthURL(*addr, *ready)
 	if err != nil {

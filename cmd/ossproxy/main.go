@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,6 +36,26 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// parseFlags parses args with fs for a command that takes flags only. done
+// reports that the command ends with err: nil after -h (fs printed the
+// usage), a usageError for a bad flag, or one for an argument: usage, or
+// if usage is "", a message naming the argument.
+func parseFlags(fs *flag.FlagSet, args []string, usage string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return true, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		if usage != "" {
+			return true, usageError{usage}
+		}
+		return true, usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return false, nil
 }
 
 // command is one subcommand. run receives the arguments after its name.

@@ -46,14 +46,12 @@ func runPresign(ctx context.Context, args []string, getenv func(string) string, 
 		in.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	const usage = "usage: ossproxy presign --config FILE --bucket B --key K [--method GET] [--expires 15m] [--v1] [--header 'Name: value']"
+	if done, err := parseFlags(fs, args, usage); done {
+		return err
 	}
-	if *path == "" || in.Bucket == "" || in.Key == "" || fs.NArg() > 0 {
-		return usageError{"usage: ossproxy presign --config FILE --bucket B --key K [--method GET] [--expires 15m] [--v1] [--header 'Name: value']"}
+	if *path == "" || in.Bucket == "" || in.Key == "" {
+		return usageError{usage}
 	}
 	if *expires < time.Second || *expires%time.Second != 0 {
 		return usageError{"--expires must be whole seconds, at least 1s"}

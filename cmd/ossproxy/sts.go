@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,16 +27,14 @@ func runSTS(ctx context.Context, args []string, getenv func(string) string, stdo
 	bucket := fs.String("bucket", "", "`bucket` (one of the configured buckets)")
 	prefix := fs.String("prefix", "", "key `prefix` the credentials are limited to (\"\": the whole bucket)")
 	actionList := fs.String("actions", "read,list", "comma-separated `actions`: read, list, write, delete, bucket-read, bucket-write")
-	duration := fs.Duration("duration", time.Hour, "session `duration`, 900s to 12h, whole multiples of 15m")
+	duration := fs.Duration("duration", time.Hour, "session `duration` in whole seconds, 900s to 12h and at most the role's maximum session duration (1h unless the role raises it)")
 	roleARN := fs.String("role-arn", "", "role to assume (default: the configured assume_role role)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	const usage = "usage: ossproxy sts --config FILE --bucket B [--prefix P] [--actions read,list] [--duration 1h] [--role-arn ARN]"
+	if done, err := parseFlags(fs, args, usage); done {
+		return err
 	}
-	if *path == "" || *bucket == "" || fs.NArg() > 0 {
-		return usageError{"usage: ossproxy sts --config FILE --bucket B [--prefix P] [--actions read,list] [--duration 1h] [--role-arn ARN]"}
+	if *path == "" || *bucket == "" {
+		return usageError{usage}
 	}
 	if *duration < credentials.MinSessionDuration || *duration > credentials.MaxSessionDuration {
 		return usageError{"--duration must be between 900s and 12h"}
