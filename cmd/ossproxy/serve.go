@@ -409,14 +409,12 @@ func serveWith(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration `file` (YAML)")
 	adminAddr := fs.String("admin-addr", "", "admin listener `address` (host:port), overriding admin.address")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	const usage = "usage: ossproxy serve --config FILE [--admin-addr HOST:PORT]"
+	if done, err := parseFlags(fs, args, usage); done {
+		return err
 	}
-	if *path == "" || fs.NArg() > 0 {
-		return usageError{"usage: ossproxy serve --config FILE [--admin-addr HOST:PORT]"}
+	if *path == "" {
+		return usageError{usage}
 	}
 	load := func() (*config.Config, error) {
 		cfg, err := config.Load(*path, config.Options{Getenv: getenv})
