@@ -78,5 +78,8 @@ func (e *env) abDesc() string {
 	if e.o.abEnv != "" {
 		d = append(d, "environment "+e.o.abEnv)
 	}
+	if e.o.abOssproxy != "" {
+		d = append(d, "binary "+e.o.abOssproxy)
+	}
 	return strings.Join(d, ", ")
 }

@@ -269,7 +269,7 @@ func start(ctx context.Context, log *slog.Logger, dir string, o options) (_ *env
 			return nil, err
 		}
 		abExtra := append(slices.Clone(extra), strings.Fields(o.abEnv)...)
-		if abCmd, err = e.spawn(ctx, "ossproxy-ab", abExtra, o.ossproxy, "serve", "--config", filepath.Join(dir, "ossproxy-ab.yaml")); err != nil {
+		if abCmd, err = e.spawn(ctx, "ossproxy-ab", abExtra, cmpOr(o.abOssproxy, o.ossproxy), "serve", "--config", filepath.Join(dir, "ossproxy-ab.yaml")); err != nil {
 			return nil, err
 		}
 		if err := waitPort(ctx, cd.ABPrx); err != nil {

@@ -51,10 +51,13 @@ type options struct {
 	abLogFlush string
 	abLogLevel string
 	abEnv      string
+	abOssproxy string
 }
 
 // ab reports whether an A/B run was asked for.
-func (o *options) ab() bool { return o.abLogFlush != "" || o.abLogLevel != "" || o.abEnv != "" }
+func (o *options) ab() bool {
+	return o.abLogFlush != "" || o.abLogLevel != "" || o.abEnv != "" || o.abOssproxy != ""
+}
 
 func main() {
 	var o options
@@ -81,6 +84,7 @@ func main() {
 	flag.IntVar(&o.abPairs, "ab-pairs", 7, "A/B mode: interleaved pairs of wrk runs per concurrency")
 	flag.StringVar(&o.abLogFlush, "ab-log-flush", "", "A/B mode: C′'s logging.flush_interval (C keeps -log-flush)")
 	flag.StringVar(&o.abLogLevel, "ab-log-level", "", "A/B mode: C′'s logging.level (C keeps -log-level)")
+	flag.StringVar(&o.abOssproxy, "ab-ossproxy", "", "A/B mode: C′'s binary (e.g. a build of another commit; C keeps -ossproxy)")
 	flag.StringVar(&o.abEnv, "ab-env", "", "A/B mode: C′'s extra environment, e.g. GOGC=400 (space-separated NAME=value)")
 	flag.Parse()
 	if quick {
