@@ -38,6 +38,13 @@ type rawResp struct {
 // (after the first response), so a smuggled second request would show.
 func rawExchange(t testing.TB, addr, raw string) []rawResp {
 	t.Helper()
+	return rawExchangeAtLeast(t, addr, raw, 1)
+}
+
+// rawExchangeAtLeast is rawExchange waiting as long as the hang guard for
+// each of the first n responses, and 500ms for any further one.
+func rawExchangeAtLeast(t testing.TB, addr, raw string, n int) []rawResp {
+	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +57,7 @@ func rawExchange(t testing.TB, addr, raw string) []rawResp {
 	var out []rawResp
 	for {
 		wait := 500 * time.Millisecond
-		if len(out) == 0 {
+		if len(out) < n {
 			wait = pollLimit // a hang guard: a loaded machine may be slow to answer
 		}
 		_ = c.SetReadDeadline(time.Now().Add(wait))
@@ -694,26 +701,39 @@ func TestAttackSmuggling(t *testing.T) {
 	// The hidden request is one the policy denies: if it reached the
 	// emulator, it did so without being judged.
 	hidden := "GET /data/private/smuggled HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n\r\n"
+	// status is the first response's; code its OSS error code. early
+	// marks a request net/http refuses before the handler runs: a
+	// plain-text answer (no OSS code) and no upstream request at all.
+	// stored is the object afterwards ("old": unchanged). An accepted
+	// request is followed by the hidden one, parsed as a pipelined
+	// second request: two responses; a refused one gets one.
 	tests := []struct {
 		name   string
 		header []string
 		body   string
+		status int
+		code   string
+		early  bool
+		stored string
 	}{
-		{"CL and TE", []string{auth, "Content-Length: 4", "Transfer-Encoding: chunked"}, "0\r\n\r\n" + hidden},
-		{"TE and CL", []string{auth, "Transfer-Encoding: chunked", "Content-Length: 60"}, "0\r\n\r\n" + hidden},
-		{"TE xchunked", []string{auth, "Content-Length: 5", "Transfer-Encoding: xchunked"}, "0\r\n\r\n" + hidden},
-		{"TE chunked, identity", []string{auth, "Transfer-Encoding: chunked, identity"}, "0\r\n\r\n" + hidden},
-		{"TE identity, chunked", []string{auth, "Transfer-Encoding: identity, chunked"}, "0\r\n\r\n" + hidden},
-		{"TE twice", []string{auth, "Transfer-Encoding: chunked", "Transfer-Encoding: identity"}, "0\r\n\r\n" + hidden},
-		{"TE with a tab", []string{auth, "Transfer-Encoding:\tchunked", "Content-Length: 3"}, "0\r\n\r\n" + hidden},
-		{"TE in upper case", []string{auth, "Transfer-Encoding: CHUNKED", "Content-Length: 3"}, "0\r\n\r\n" + hidden},
-		{"TE with a space before the colon", []string{auth, "Transfer-Encoding : chunked", "Content-Length: 3"}, "0\r\n\r\n" + hidden},
-		{"two different Content-Lengths", []string{auth, "Content-Length: 3", "Content-Length: 60"}, "abc" + hidden},
-		{"Content-Length list", []string{auth, "Content-Length: 3, 60"}, "abc" + hidden},
-		{"signed Content-Length", []string{auth, "Content-Length: +3"}, "abc" + hidden},
-		{"chunk size with an extension and a hidden request", []string{auth, "Transfer-Encoding: chunked"}, "3;x=\"\r\n0\r\n\r\n\"\r\nabc\r\n0\r\n\r\n" + hidden},
-		{"chunk size overflow", []string{auth, "Transfer-Encoding: chunked"}, "ffffffffffffffff1\r\nabc\r\n0\r\n\r\n" + hidden},
-		{"Content-Length shorter than the body (pipelined)", []string{auth, "Content-Length: 3"}, "abc" + hidden},
+		{"CL and TE", []string{auth, "Content-Length: 4", "Transfer-Encoding: chunked"}, "0\r\n\r\n" + hidden, 200, "", false, ""},
+		{"TE and CL", []string{auth, "Transfer-Encoding: chunked", "Content-Length: 60"}, "0\r\n\r\n" + hidden, 200, "", false, ""},
+		{"TE xchunked", []string{auth, "Content-Length: 5", "Transfer-Encoding: xchunked"}, "0\r\n\r\n" + hidden, 501, "", true, "old"},
+		{"TE chunked, identity", []string{auth, "Transfer-Encoding: chunked, identity"}, "0\r\n\r\n" + hidden, 501, "", true, "old"},
+		{"TE identity, chunked", []string{auth, "Transfer-Encoding: identity, chunked"}, "0\r\n\r\n" + hidden, 501, "", true, "old"},
+		{"TE twice", []string{auth, "Transfer-Encoding: chunked", "Transfer-Encoding: identity"}, "0\r\n\r\n" + hidden, 501, "", true, "old"},
+		{"TE with a tab", []string{auth, "Transfer-Encoding:\tchunked", "Content-Length: 3"}, "0\r\n\r\n" + hidden, 200, "", false, ""},
+		{"TE in upper case", []string{auth, "Transfer-Encoding: CHUNKED", "Content-Length: 3"}, "0\r\n\r\n" + hidden, 200, "", false, ""},
+		{"TE with a space before the colon", []string{auth, "Transfer-Encoding : chunked", "Content-Length: 3"}, "0\r\n\r\n" + hidden, 400, "", true, "old"},
+		{"two different Content-Lengths", []string{auth, "Content-Length: 3", "Content-Length: 60"}, "abc" + hidden, 400, "", true, "old"},
+		{"Content-Length list", []string{auth, "Content-Length: 3, 60"}, "abc" + hidden, 400, "", true, "old"},
+		{"signed Content-Length", []string{auth, "Content-Length: +3"}, "abc" + hidden, 400, "", true, "old"},
+		// The proxy may already have sent the upstream request's headers
+		// when the body turns out malformed: that request is aborted, and
+		// the object must be unchanged.
+		{"chunk size with an extension and a hidden request", []string{auth, "Transfer-Encoding: chunked"}, "3;x=\"\r\n0\r\n\r\n\"\r\nabc\r\n0\r\n\r\n" + hidden, 400, "IncompleteBody", false, "old"},
+		{"chunk size overflow", []string{auth, "Transfer-Encoding: chunked"}, "ffffffffffffffff1\r\nabc\r\n0\r\n\r\n" + hidden, 400, "IncompleteBody", false, "old"},
+		{"Content-Length shorter than the body (pipelined)", []string{auth, "Content-Length: 3"}, "abc" + hidden, 200, "", false, "abc"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -725,11 +745,26 @@ func TestAttackSmuggling(t *testing.T) {
 			}
 			before := len(s.cloud.Recorder.Requests(osstest.EndpointOSS))
 			raw := "PUT /data/" + key + " HTTP/1.1\r\nHost: " + s.addr() + "\r\n" + strings.Join(tc.header, "\r\n") + "\r\n\r\n" + tc.body
-			resp := rawExchange(t, s.addr(), raw)
-			if len(resp) == 0 {
-				t.Fatal("no response")
+			responses := 1
+			if tc.status == 200 {
+				responses = 2
+			}
+			resp := rawExchangeAtLeast(t, s.addr(), raw, responses)
+			if len(resp) != responses {
+				t.Fatalf("%d responses %+v, want %d", len(resp), resp, responses)
 			}
 			up := s.upstreamSince(before)
+			if got, code := resp[0].StatusCode, errorCode(resp[0].Body); got != tc.status || code != tc.code {
+				t.Fatalf("got %d %q (%q), want %d %q", got, code, resp[0].Body, tc.status, tc.code)
+			}
+			// The early cases come before the two whose aborted upstream
+			// request may arrive late, and every other upstream request
+			// was answered before its response: whatever the recorder
+			// holds since before is this request's. net/http closes the
+			// connection after refusing, so the hidden request is unread.
+			if tc.early && len(up) != 0 {
+				t.Fatalf("refused by net/http, yet %d upstream requests %+v", len(up), up)
+			}
 			puts := 0
 			for _, u := range up {
 				if strings.Contains(u.URL, "smuggled") {
@@ -754,14 +789,14 @@ func TestAttackSmuggling(t *testing.T) {
 			if resp[0].StatusCode < 400 && puts != 1 {
 				t.Fatalf("%d accepted without one upstream PUT", resp[0].StatusCode)
 			}
-			if resp[0].StatusCode >= 400 && string(b) != "old" {
-				t.Fatalf("refused with %d, yet the object changed to %q", resp[0].StatusCode, b)
+			if string(b) != tc.stored {
+				t.Fatalf("answered %d, and the object is %q, want %q", resp[0].StatusCode, b, tc.stored)
 			}
-			// A hidden request the listener parsed as a pipelined second
-			// request is judged like any other: denied.
+			// The hidden request, parsed as a pipelined second request,
+			// is judged like any other: denied.
 			for _, r := range resp[1:] {
-				if r.StatusCode != 403 {
-					t.Fatalf("pipelined hidden request answered %d", r.StatusCode)
+				if r.StatusCode != 403 || errorCode(r.Body) != "AccessDenied" {
+					t.Fatalf("pipelined hidden request answered %d %q", r.StatusCode, errorCode(r.Body))
 				}
 			}
 			t.Logf("status %d, %d responses, stored %q", resp[0].StatusCode, len(resp), b)
