@@ -386,6 +386,7 @@ type refusedCase struct {
 	body           string
 	status         int
 	code           string // "" : any
+	plain          bool   // answered by net/http before the handler: no OSS error body
 }
 
 // runRefused sends each case as raw bytes and checks the status, the
@@ -407,7 +408,10 @@ func runRefused(t *testing.T, s *server, tests []refusedCase) {
 				t.Fatalf("reached the emulator: %s %s", up[0].Method, up[0].URL)
 			}
 			if got := resp[0].StatusCode; got != tc.status || (tc.code != "" && errorCode(resp[0].Body) != tc.code) {
-				t.Fatalf("got %d %q, want %d %q", got, errorCode(resp[0].Body), tc.status, tc.code)
+				t.Fatalf("got %d %q (%q), want %d %q", got, errorCode(resp[0].Body), resp[0].Body, tc.status, tc.code)
+			}
+			if tc.plain && (strings.Contains(resp[0].Body, "<Error>") || !strings.HasPrefix(resp[0].Header.Get("Content-Type"), "text/plain")) {
+				t.Fatalf("%s %q, want net/http's plain-text answer", resp[0].Header.Get("Content-Type"), resp[0].Body)
 			}
 		})
 	}
@@ -430,14 +434,17 @@ func TestAttackRouting(t *testing.T) {
 		{name: "absolute form to a listed bucket", method: "GET", target: "http://data.oss.local/alice/x", header: []string{auth}, status: 400, code: "InvalidURI"},
 		{name: "absolute form with https", method: "GET", target: "https://" + ev + "/x", header: []string{auth}, status: 400, code: "InvalidURI"},
 		{name: "CONNECT to the canary", method: "CONNECT", target: ev, host: ev, header: []string{auth}, status: 400, code: "InvalidURI"},
-		{name: "authority-form GET", method: "GET", target: ev, header: []string{auth}, status: 400},
+		// An IP literal is no URL scheme: net/http refuses the target.
+		{name: "authority-form GET", method: "GET", target: ev, header: []string{auth}, status: 400, plain: true},
+		// A host name parses as scheme:opaque, and reaches the router.
+		{name: "authority-form GET naming a host", method: "GET", target: "localhost:" + ev[strings.LastIndexByte(ev, ':')+1:], header: []string{auth}, status: 400, code: "InvalidURI"},
 		{name: "OPTIONS * (answered by net/http)", method: "OPTIONS", target: "*", header: []string{auth}, status: 200},
 		{name: "protocol upgrade", method: "GET", target: "/data/alice/x", header: []string{auth, "Upgrade: websocket", "Connection: Upgrade"}, status: 400, code: "InvalidURI"},
 		{name: "h2c upgrade", method: "GET", target: "/data/alice/x", header: []string{auth, "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAAQAAP__", "Connection: Upgrade, HTTP2-Settings"}, status: 400, code: "InvalidURI"},
-		{name: "two Host headers", method: "GET", target: "/alice/x", header: []string{auth, "Host: secret.oss.local"}, host: "data.oss.local", status: 400},
-		{name: "no Host header", method: "GET", target: "/data/alice/x", host: "-", header: []string{auth}, status: 400},
+		{name: "two Host headers", method: "GET", target: "/alice/x", header: []string{auth, "Host: secret.oss.local"}, host: "data.oss.local", status: 400, plain: true},
+		{name: "no Host header", method: "GET", target: "/data/alice/x", host: "-", header: []string{auth}, status: 400, plain: true},
 		{name: "no credentials, claiming to be local", method: "GET", target: "/data/alice/x", header: []string{"X-Forwarded-For: 127.0.0.1", "X-Real-IP: 127.0.0.1", "Forwarded: for=127.0.0.1"}, status: 401, code: "InvalidToken.Missing"},
-		{name: "Host with userinfo", method: "GET", target: "/data/alice/x", host: "data.oss.local@" + ev, header: []string{auth}, status: 400},
+		{name: "Host with userinfo", method: "GET", target: "/data/alice/x", host: "data.oss.local@" + ev, header: []string{auth}, status: 400, plain: true},
 	})
 
 	// Forwarded requests go to the configured endpoint whatever the
@@ -619,9 +626,9 @@ func TestAttackHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	runRefused(t, s, []refusedCase{
-		{name: "bare CR in a header value", method: "GET", target: "/data/alice/seed", header: []string{auth, "x-oss-meta-a: b\rX-Injected: 1"}, status: 400},
+		{name: "bare CR in a header value", method: "GET", target: "/data/alice/seed", header: []string{auth, "x-oss-meta-a: b\rX-Injected: 1"}, status: 400, plain: true},
 		{name: "LF-only line ending with an injected header", method: "GET", target: "/data/private/x", header: []string{"X-A: 1\nAuthorization: Bearer " + tok}, status: 403, code: "AccessDenied"},
-		{name: "header name with a space", method: "GET", target: "/data/alice/seed", header: []string{auth, "Authorization : Bearer x"}, status: 400},
+		{name: "header name with a space", method: "GET", target: "/data/alice/seed", header: []string{auth, "Authorization : Bearer x"}, status: 400, plain: true},
 		{name: "CRLF in a query value", method: "GET", target: "/data/alice/seed?response-content-type=text%0d%0aX-Injected:%201", header: []string{auth}, status: 400, code: "InvalidURI"},
 		{name: "CRLF in a header value of a denied request", method: "GET", target: "/data/private/x", header: []string{auth, "x-oss-meta-a: a%0d%0aAuthorization: x"}, status: 403, code: "AccessDenied"},
 		{name: "two Authorization headers", method: "GET", target: "/data/alice/seed", header: []string{auth, "Authorization: Bearer " + mint(t, jwt.MapClaims{"sub": "root"})}, status: 401, code: "InvalidToken.Malformed"},
