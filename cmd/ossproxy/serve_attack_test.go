@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net"
@@ -852,23 +853,26 @@ func TestAttackAccessKeys(t *testing.T) {
 	method := headerSigned("GET", "/data/app/obj", "app/obj", mine, now)
 	method.Method = "DELETE"
 	reused := presign(v4, "/data/app/obj", "app/obj", mine, now, time.Hour)
+	// message is the OSS error's Message, checked when set (OSS words
+	// it so for an expired request).
 	tests := []struct {
-		name   string
-		r      *http.Request
-		status int
-		code   string
+		name    string
+		r       *http.Request
+		status  int
+		code    string
+		message string
 	}{
-		{"V4 presigned URL after expiry", req("GET", strings.TrimPrefix(presign(v4, "/data/app/obj", "app/obj", mine, now.Add(-2*time.Hour), time.Hour), s.url)), 403, "AccessDenied"},
-		{"V1 presigned URL after expiry", req("GET", strings.TrimPrefix(presign(signer.V1{}, "/data/app/obj", "app/obj", mine, now.Add(-2*time.Hour), time.Hour), s.url)), 403, "AccessDenied"},
-		{"V4 presigned URL with its expiry extended", req("GET", strings.TrimPrefix(strings.Replace(presign(v4, "/data/app/obj", "app/obj", mine, now.Add(-2*time.Hour), time.Hour), "x-oss-expires=3600", "x-oss-expires=604800", 1), s.url)), 403, "SignatureDoesNotMatch"},
-		{"V4 presigned URL moved to another key", req("GET", strings.Replace(strings.TrimPrefix(reused, s.url), "/data/app/obj", "/data/app/other", 1)), 403, "SignatureDoesNotMatch"},
-		{"V4 presigned GET used for DELETE", req("DELETE", strings.TrimPrefix(reused, s.url)), 403, "SignatureDoesNotMatch"},
-		{"V4 header signature moved to another key", moved, 403, "SignatureDoesNotMatch"},
-		{"V4 header signature used for another method", method, 403, "SignatureDoesNotMatch"},
-		{"signed with another secret", headerSigned("GET", "/data/app/obj", "app/obj", signerCreds(tKeyID, "not-the-secret"), now), 403, "SignatureDoesNotMatch"},
-		{"signed by a key the proxy did not issue", headerSigned("GET", "/data/app/obj", "app/obj", signerCreds(s.cloud.Admin.AccessKeyID, s.cloud.Admin.AccessKeySecret), now), 403, "InvalidAccessKeyId"},
-		{"header signature from the past", headerSigned("GET", "/data/app/obj", "app/obj", mine, now.Add(-time.Hour)), 403, "RequestTimeTooSkewed"},
-		{"signed with a security token", headerSigned("GET", "/data/app/obj", "app/obj", signer.Credentials{AccessKeyID: tKeyID, AccessKeySecret: tKeySec, SecurityToken: "tok"}, now), 403, "SignatureDoesNotMatch"},
+		{"V4 presigned URL after expiry", req("GET", strings.TrimPrefix(presign(v4, "/data/app/obj", "app/obj", mine, now.Add(-2*time.Hour), time.Hour), s.url)), 403, "AccessDenied", "Request has expired."},
+		{"V1 presigned URL after expiry", req("GET", strings.TrimPrefix(presign(signer.V1{}, "/data/app/obj", "app/obj", mine, now.Add(-2*time.Hour), time.Hour), s.url)), 403, "AccessDenied", "Request has expired."},
+		{"V4 presigned URL with its expiry extended", req("GET", strings.TrimPrefix(strings.Replace(presign(v4, "/data/app/obj", "app/obj", mine, now.Add(-2*time.Hour), time.Hour), "x-oss-expires=3600", "x-oss-expires=604800", 1), s.url)), 403, "SignatureDoesNotMatch", ""},
+		{"V4 presigned URL moved to another key", req("GET", strings.Replace(strings.TrimPrefix(reused, s.url), "/data/app/obj", "/data/app/other", 1)), 403, "SignatureDoesNotMatch", ""},
+		{"V4 presigned GET used for DELETE", req("DELETE", strings.TrimPrefix(reused, s.url)), 403, "SignatureDoesNotMatch", ""},
+		{"V4 header signature moved to another key", moved, 403, "SignatureDoesNotMatch", ""},
+		{"V4 header signature used for another method", method, 403, "SignatureDoesNotMatch", ""},
+		{"signed with another secret", headerSigned("GET", "/data/app/obj", "app/obj", signerCreds(tKeyID, "not-the-secret"), now), 403, "SignatureDoesNotMatch", ""},
+		{"signed by a key the proxy did not issue", headerSigned("GET", "/data/app/obj", "app/obj", signerCreds(s.cloud.Admin.AccessKeyID, s.cloud.Admin.AccessKeySecret), now), 403, "InvalidAccessKeyId", ""},
+		{"header signature from the past", headerSigned("GET", "/data/app/obj", "app/obj", mine, now.Add(-time.Hour)), 403, "RequestTimeTooSkewed", ""},
+		{"signed with a security token", headerSigned("GET", "/data/app/obj", "app/obj", signer.Credentials{AccessKeyID: tKeyID, AccessKeySecret: tKeySec, SecurityToken: "tok"}, now), 403, "SignatureDoesNotMatch", ""},
 	}
 	before := s.upstreamRequests()
 	for _, tc := range tests {
@@ -881,6 +885,13 @@ func TestAttackAccessKeys(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != tc.status || errorCode(string(body)) != tc.code {
 				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, errorCode(string(body)), tc.status, tc.code)
+			}
+			var e struct{ Message string }
+			if err := xml.Unmarshal(body, &e); err != nil {
+				t.Fatalf("error body %q: %v", body, err)
+			}
+			if tc.message != "" && e.Message != tc.message {
+				t.Fatalf("message %q, want %q", e.Message, tc.message)
 			}
 		})
 	}
