@@ -100,21 +100,27 @@ func TestDiscoveryRefusesPlainHTTPKeys(t *testing.T) {
 		setup   func(p *hardIdP, canary string)
 		wantErr string // New fails with it; "" : New succeeds
 		is      error
-		works   bool // a token signed with the key verifies
+		names   func(canary string) string // the URL the error names, quoted
+		works   bool                       // a token signed with the key verifies
 	}{
 		{name: "https issuer, https jwks_uri", tls: true, works: true},
 		{name: "http issuer, http jwks_uri (loopback tests)", tls: false, works: true},
 		{name: "https issuer, http jwks_uri", tls: true,
 			setup:   func(p *hardIdP, canary string) { p.jwksURI = func(string) string { return canary + "/jwks" } },
-			wantErr: "uses plain http while the issuer uses https", is: auth.ErrInvalidConfig},
+			wantErr: "uses plain http while the issuer uses https", is: auth.ErrInvalidConfig,
+			names: func(canary string) string { return `jwks_uri "` + canary + `/jwks"` }},
 		{name: "https issuer, http jwks_uri in upper case", tls: true,
 			setup: func(p *hardIdP, canary string) {
 				p.jwksURI = func(string) string { return "HTTP" + strings.TrimPrefix(canary, "http") + "/jwks" }
 			},
-			wantErr: "uses plain http while the issuer uses https", is: auth.ErrInvalidConfig},
+			wantErr: "uses plain http while the issuer uses https", is: auth.ErrInvalidConfig,
+			names: func(canary string) string {
+				return `jwks_uri "HTTP` + strings.TrimPrefix(canary, "http") + `/jwks"`
+			}},
 		{name: "https discovery redirected to http", tls: true,
 			setup:   func(p *hardIdP, canary string) { p.redirect = canary + "/.well-known/openid-configuration" },
-			wantErr: "refusing a redirect from https to http", is: auth.ErrInsecureRedirect},
+			wantErr: "refusing a redirect from https to http", is: auth.ErrInsecureRedirect,
+			names: func(canary string) string { return "to " + canary + ":" }},
 		{name: "https jwks_uri redirected to http", tls: true,
 			setup: func(p *hardIdP, canary string) { p.jwksTo = canary + "/jwks" }},
 	}
@@ -137,6 +143,9 @@ func TestDiscoveryRefusesPlainHTTPKeys(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, tc.is) {
 					t.Fatalf("New: %v, want an error with %q", err, tc.wantErr)
+				}
+				if w := tc.names(canary.srv.URL); !strings.Contains(err.Error(), w) {
+					t.Fatalf("New: %v, want it to name %s", err, w)
 				}
 				if n := canary.hits.Load(); n != 0 {
 					t.Fatalf("the plaintext server got %d requests", n)
