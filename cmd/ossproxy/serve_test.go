@@ -270,6 +270,60 @@ func TestCheckConfig(t *testing.T) {
 	})
 }
 
+// TestGlobPrefixRejected: a policy prefix written as a glob is refused by
+// check-config and by serve at start-up, at the rule's file:line, saying
+// prefixes are literal and what to write instead; a literal prefix in the
+// same place is valid.
+func TestGlobPrefixRejected(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, prefix string) string {
+		t.Helper()
+		// The rule begins on line 9 of good's text.
+		text := strings.Replace(good(t), "      buckets: [photos]\n", "      buckets: [photos]\n      prefixes: [\""+prefix+"\"]\n", 1)
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	glob, literal := write("glob.yaml", "ci/*"), write("literal.yaml", "ci/")
+	getenv := func(string) string { return "" }
+	want := []string{glob + ":9: ", `prefix "ci/*"`, "prefixes are literal key prefixes, not globs", `write "ci/"`}
+	tests := []struct {
+		name string
+		args []string
+		text func(err error, out string) string // where the problem is reported
+	}{
+		{"check-config", []string{"check-config", "--config", glob}, func(_ error, out string) string { return out }},
+		{"serve", []string{"serve", "--config", glob}, func(err error, _ string) string { return err.Error() }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// A hang guard: were the configuration accepted, serve would
+			// run until its context ends.
+			ctx, cancel := context.WithTimeout(t.Context(), pollLimit)
+			defer cancel()
+			var out, errOut bytes.Buffer
+			err := run(ctx, tc.args, getenv, &out, &errOut)
+			if err == nil || exitCode(err) != 1 {
+				t.Fatalf("exit %d: %v", exitCode(err), err)
+			}
+			got := tc.text(err, out.String())
+			for _, w := range want {
+				if !strings.Contains(got, w) {
+					t.Errorf("missing %q in:\n%s", w, got)
+				}
+			}
+		})
+	}
+	t.Run("literal prefix", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if err := run(t.Context(), []string{"check-config", "--config", literal}, getenv, &out, &errOut); err != nil || out.String() != "ok\n" {
+			t.Fatalf("check-config: %v, printed %q", err, out.String())
+		}
+	})
+}
+
 // Example_checkConfig checks testdata/photos.yaml, whose access key
 // secret is ${APP_SECRET}: valid with the variable set, exit 1 without.
 func Example_checkConfig() {
