@@ -114,8 +114,17 @@ func TestDiscoveryRefusesPlainHTTPKeys(t *testing.T) {
 				p.jwksURI = func(string) string { return "HTTP" + strings.TrimPrefix(canary, "http") + "/jwks" }
 			},
 			wantErr: "uses plain http while the issuer uses https", is: auth.ErrInvalidConfig,
+			// Named as parsed (the scheme in lower case), with no password.
+			names: func(canary string) string { return `jwks_uri "` + canary + `/jwks"` }},
+		{name: "https issuer, http jwks_uri with a password", tls: true,
+			setup: func(p *hardIdP, canary string) {
+				p.jwksURI = func(string) string {
+					return "http://keys:hunter2@" + strings.TrimPrefix(canary, "http://") + "/jwks"
+				}
+			},
+			wantErr: "uses plain http while the issuer uses https", is: auth.ErrInvalidConfig,
 			names: func(canary string) string {
-				return `jwks_uri "HTTP` + strings.TrimPrefix(canary, "http") + `/jwks"`
+				return `jwks_uri "http://keys:xxxxx@` + strings.TrimPrefix(canary, "http://") + `/jwks"`
 			}},
 		{name: "https discovery redirected to http", tls: true,
 			setup:   func(p *hardIdP, canary string) { p.redirect = canary + "/.well-known/openid-configuration" },
@@ -146,6 +155,9 @@ func TestDiscoveryRefusesPlainHTTPKeys(t *testing.T) {
 				}
 				if w := tc.names(canary.srv.URL); !strings.Contains(err.Error(), w) {
 					t.Fatalf("New: %v, want it to name %s", err, w)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Fatalf("New: the error shows the jwks_uri's password: %v", err)
 				}
 				if n := canary.hits.Load(); n != 0 {
 					t.Fatalf("the plaintext server got %d requests", n)
@@ -186,7 +198,7 @@ func TestPolicyRejectsGlobPrefixes(t *testing.T) {
 		prefix  string
 		wantErr []string // substrings; nil: compiles
 	}{
-		{"logs/*", []string{`rule 0 ("r")`, `prefix "logs/*"`, "literal", `write "logs/"`}},
+		{"logs/*", []string{`rule 1 ("r")`, `prefix "logs/*"`, "literal", `write "logs/"`}},
 		{"logs/*.gz", []string{`prefix "logs/*.gz"`, `write "logs/"`}},
 		{"*", []string{`prefix "*"`, "omit prefixes"}},
 		{"logs/2026*", []string{`write "logs/2026" to grant every key starting with it (or "logs/" for a folder)`}},

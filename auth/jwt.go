@@ -252,7 +252,9 @@ func discoverJWKS(ctx context.Context, client *http.Client, iss string) (string,
 	}
 	pu, err := url.Parse(doc.JWKSURI)
 	if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
-		return "", fmt.Errorf("discovery document has a bad jwks_uri %q: %w", doc.JWKSURI, ErrInvalidConfig)
+		// Not quoted: an unparsable value could hold anything, a
+		// password included.
+		return "", fmt.Errorf("discovery document has a bad jwks_uri (%d bytes): %w", len(doc.JWKSURI), ErrInvalidConfig)
 	}
 	// The keys are only as trustworthy as the channel they come by: an
 	// https issuer must not send us to fetch them in plaintext (tests and
@@ -260,7 +262,7 @@ func discoverJWKS(ctx context.Context, client *http.Client, iss string) (string,
 	if iu, _ := url.Parse(iss); pu.Scheme == "http" && (iu == nil || iu.Scheme != "http") {
 		return "", fmt.Errorf("discovery document's jwks_uri %q uses plain http while the issuer uses https; "+
 			"refusing to fetch its keys without TLS (the identity provider must publish an https jwks_uri, "+
-			"or set jwks_url to its https address): %w", doc.JWKSURI, ErrInvalidConfig)
+			"or set jwks_url to its https address): %w", pu.Redacted(), ErrInvalidConfig)
 	}
 	return doc.JWKSURI, nil
 }

@@ -77,13 +77,25 @@ type compiledRule struct {
 	actions                                       Action
 }
 
-// NewPolicy validates and compiles rules. Errors wrap [ErrInvalidPolicy].
+// CheckRule reports what is wrong with one rule, as NewPolicy would
+// (without naming its place in a list, which the caller knows). Errors
+// wrap [ErrInvalidPolicy].
+func CheckRule(r Rule) error {
+	_, err := compileRule(r)
+	return err
+}
+
+// NewPolicy validates and compiles rules; an error names the rule by its
+// place in rules (from 1) and its Name. Errors wrap [ErrInvalidPolicy].
 func NewPolicy(rules []Rule) (*Policy, error) {
 	p := &Policy{rules: make([]compiledRule, 0, len(rules))}
 	for i, r := range rules {
 		c, err := compileRule(r)
 		if err != nil {
-			return nil, fmt.Errorf("compiling rule %d (%q): %w", i, r.Name, err)
+			if r.Name != "" {
+				return nil, fmt.Errorf("compiling rule %d (%q): %w", i+1, r.Name, err)
+			}
+			return nil, fmt.Errorf("compiling rule %d: %w", i+1, err)
 		}
 		p.rules = append(p.rules, c)
 	}

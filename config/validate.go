@@ -429,7 +429,7 @@ func (l *loader) validatePolicy(c *Config) {
 				l.errorf(append(p, "issuers", j), "rule %d names unknown issuer %q", i+1, iss)
 			}
 		}
-		if _, err := auth.NewPolicy([]auth.Rule{r}); err != nil {
+		if err := auth.CheckRule(r); err != nil {
 			l.errorf(p, "rule %d: %v", i+1, err)
 		}
 	}
