@@ -34,14 +34,10 @@ big:
 	OSSPROXY_BIG=1 $(GO) test -count=1 -timeout 10m -run '^TestBigStreaming$$' -v ./cmd/ossproxy/
 
 # Every fuzz target runs for FUZZTIME (longer runs: make fuzz FUZZTIME=10m).
+# A finding fails; Go 1.26's fuzz-coordinator deadline race (no input
+# written) is retried once: see .ci/fuzz.sh.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; \
-	    out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || \
-	      { echo "$$out" | tail -40; exit 1; }; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash .ci/fuzz.sh
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ossproxy ./cmd/ossproxy
