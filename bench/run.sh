@@ -3,7 +3,7 @@
 # httputil.ReverseProxy vs direct access to the same nginx backend,
 # interleaved, written to BENCHMARKS.md.
 #
-#   bench/run.sh            # full run (≈ 10-15 min on 2 cores)
+#   bench/run.sh            # full run (≈ 6-8 min on 2 cores)
 #   bench/run.sh -quick     # smoke run (≈ 2 min)
 #   bench/run.sh -h         # every flag (rounds, duration, sizes, GOMAXPROCS, ...)
 #   bench/run.sh -ab-log-flush 0s   # A/B: ossproxy against itself with one setting changed
