@@ -545,6 +545,12 @@ type bufferPool struct {
 	pool sync.Pool // *[bufSize]byte
 }
 
+// NewBufferPool returns the proxy's streaming copy buffer pool: 32 KiB
+// buffers that neither Get nor Put allocates, for an
+// httputil.ReverseProxy's BufferPool. Put drops buffers it did not hand
+// out. Each call returns a new, independent pool safe for concurrent use.
+func NewBufferPool() httputil.BufferPool { return newBufferPool() }
+
 func newBufferPool() *bufferPool {
 	p := &bufferPool{}
 	p.pool.New = func() any { return new([bufSize]byte) }

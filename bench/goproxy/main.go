@@ -1,9 +1,9 @@
 // Command goproxy is configuration G of bench/run.sh: the floor of a Go
 // reverse proxy on this machine. It is a bare httputil.ReverseProxy
 // (Rewrite + SetURL) over the same tuned http.Transport ossproxy uses
-// (proxy.NewUpstreamTransport), with a pooled 32 KiB copy buffer and
-// ossproxy's default http.Server timeouts and header limit; it does no
-// authentication, signing, logging or metrics. Whatever ossproxy costs
+// (proxy.NewUpstreamTransport), with its pooled 32 KiB copy buffer
+// (proxy.NewBufferPool) and ossproxy's default http.Server timeouts and
+// header limit; it does no authentication, signing, logging or metrics. Whatever ossproxy costs
 // beyond G is ossproxy's own; what G costs beyond nginx is net/http's.
 //
 //	goproxy -addr 127.0.0.1:8081 -upstream http://127.0.0.1:8080
@@ -21,7 +21,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -55,7 +54,7 @@ func run(ctx context.Context, addr, upstream string) error {
 	rp := &httputil.ReverseProxy{
 		Rewrite:    func(r *httputil.ProxyRequest) { r.SetURL(u) },
 		Transport:  proxy.NewUpstreamTransport(),
-		BufferPool: newBufferPool(),
+		BufferPool: proxy.NewBufferPool(),
 	}
 	var l config.Listener // ossproxy's defaults for a listener with no settings
 	srv := &http.Server{
@@ -81,24 +80,4 @@ func run(ctx context.Context, addr, upstream string) error {
 		return fmt.Errorf("serving: %w", err)
 	}
 	return nil
-}
-
-// bufferPool is ossproxy's streaming buffer pool: 32 KiB arrays in a
-// sync.Pool, no allocation per Get or Put.
-type bufferPool struct{ pool sync.Pool }
-
-const bufSize = 32 << 10
-
-func newBufferPool() *bufferPool {
-	p := &bufferPool{}
-	p.pool.New = func() any { return new([bufSize]byte) }
-	return p
-}
-
-func (p *bufferPool) Get() []byte { return p.pool.Get().(*[bufSize]byte)[:] }
-
-func (p *bufferPool) Put(b []byte) {
-	if cap(b) == bufSize {
-		p.pool.Put((*[bufSize]byte)(b[:bufSize]))
-	}
 }
