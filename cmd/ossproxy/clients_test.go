@@ -26,6 +26,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ossproxy/ossproxy/internal/alioss"
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 )
 
 func randomBytes(n int) []byte {
@@ -42,7 +43,7 @@ func sdkV2(url, token, keyID, keySecret string, ver oss.SignatureVersionType) *o
 		WithRetryMaxAttempts(1).WithSignatureVersion(ver)
 	if token != "" {
 		cfg = cfg.WithCredentialsProvider(osscreds.NewAnonymousCredentialsProvider()).
-			WithHttpClient(&http.Client{Transport: bearer{token: token, base: http.DefaultTransport}})
+			WithHttpClient(&http.Client{Transport: e2etest.Bearer{Token: token, Base: http.DefaultTransport}})
 	} else {
 		cfg = cfg.WithCredentialsProvider(osscreds.NewStaticCredentialsProvider(keyID, keySecret))
 	}

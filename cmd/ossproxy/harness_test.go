@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -22,6 +21,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/ossproxy/ossproxy/internal/e2etest"
 	"github.com/ossproxy/ossproxy/osstest"
 )
 
@@ -38,28 +38,19 @@ const (
 
 // logSink collects the proxy's stderr and wakes waiters on each write.
 type logSink struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
+	e2etest.SyncBuffer
 	wake chan struct{}
 }
 
 func newLogSink() *logSink { return &logSink{wake: make(chan struct{}, 1)} }
 
 func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, err := s.buf.Write(p)
+	n, err := s.SyncBuffer.Write(p)
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 	return n, err
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 // records returns the JSON log records with the given msg.
@@ -460,34 +451,11 @@ func (j *jwksFixture) sign(t testing.TB, claims jwt.MapClaims, header map[string
 	return s
 }
 
+// mint returns an HS256 token of tIssuer for claims (see
+// e2etest.Issuer.MintClaims: a nil value removes a claim).
 func mint(t testing.TB, claims jwt.MapClaims) string {
 	t.Helper()
-	now := time.Now()
-	base := jwt.MapClaims{"iss": tIssuer, "aud": tAudience, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
-	for k, v := range claims {
-		if v == nil {
-			delete(base, k)
-		} else {
-			base[k] = v
-		}
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, base).SignedString([]byte(tHMAC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// bearer adds a JWT to every request of an SDK client.
-type bearer struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.base.RoundTrip(r)
+	return e2etest.Issuer{URL: tIssuer, Audience: tAudience, Secret: []byte(tHMAC)}.MintClaims(t, claims)
 }
 
 func (s *server) upstreamRequests() int { return len(s.cloud.Recorder.Requests(osstest.EndpointOSS)) }

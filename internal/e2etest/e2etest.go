@@ -73,6 +73,28 @@ func (i Issuer) Mint(t testing.TB, sub string, ttl time.Duration) string {
 	return tok
 }
 
+// MintClaims returns a token whose claims are the issuer's iss and aud,
+// iat now and exp in an hour, changed by claims: a key with a value sets
+// it (sub, or an expired exp, a future nbf, a foreign aud or iss), a key
+// with nil removes it.
+func (i Issuer) MintClaims(t testing.TB, claims jwt.MapClaims) string {
+	t.Helper()
+	now := time.Now()
+	all := jwt.MapClaims{"iss": i.URL, "aud": i.Audience, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	for k, v := range claims {
+		if v == nil {
+			delete(all, k)
+		} else {
+			all[k] = v
+		}
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, all).SignedString(i.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // The proxy-issued access key of the end-to-end environments, for
 // clients that sign OSS requests themselves; its principal is "bob".
 const (
